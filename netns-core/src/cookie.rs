@@ -1,0 +1,70 @@
+//! Network namespace cookies: `SO_NETNS_COOKIE`.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+
+use crate::error::{Error, Op, Result};
+
+/// Returns the cookie of the calling thread's network namespace.
+///
+/// This is Cilium's `GetNetNSCookie`. A cookie is a 64-bit number the kernel
+/// gives each network namespace; unlike an nsfs inode it is never reused
+/// while the system runs, so it is the safe way to tell namespaces apart. On
+/// the host's main thread this is the host namespace's cookie; inside
+/// [`NetNs::run`](crate::NetNs::run) it is the cookie of that namespace. For
+/// the cookie of any handle, see [`NetNs::cookie`](crate::NetNs::cookie).
+///
+/// It opens a socket, reads [`getsockopt(SOL_SOCKET,
+/// SO_NETNS_COOKIE)`](https://man7.org/linux/man-pages/man7/socket.7.html), and
+/// always closes the socket.
+///
+/// # Errors
+///
+/// - [`Error::Unsupported`] with `ENOPROTOOPT` on kernels before 5.14.
+/// - [`Error::Syscall`] for `socket` (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`)
+///   or `getsockopt`.
+///
+/// # Examples
+///
+/// ```
+/// let cookie = netns_core::get_netns_cookie()?;
+/// assert_ne!(cookie, 0);
+/// # Ok::<(), netns_core::Error>(())
+/// ```
+pub fn get_netns_cookie() -> Result<u64> {
+    // An AF_UNIX socket needs no protocol module and exists in every netns.
+    // SAFETY: socket(2) takes no pointers; a negative return is handled below.
+    let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return Err(Error::sys(Op::Cookie, "socket(AF_UNIX)", None, Errno::last()));
+    }
+    // SAFETY: `raw` is a new, valid socket that nothing else owns.
+    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut cookie: u64 = 0;
+    let mut len = size_of::<u64>() as libc::socklen_t;
+    // SAFETY: `cookie` and `len` are valid for writes of the sizes given, and
+    // the kernel writes at most `len` bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_NETNS_COOKIE,
+            (&raw mut cookie).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        let errno = Errno::last();
+        return Err(if errno == Errno::ENOPROTOOPT {
+            Error::Unsupported {
+                op: Op::Cookie,
+                what: "getsockopt(SO_NETNS_COOKIE)",
+                errno,
+            }
+        } else {
+            Error::sys(Op::Cookie, "getsockopt(SO_NETNS_COOKIE)", None, errno)
+        });
+    }
+    Ok(cookie)
+}

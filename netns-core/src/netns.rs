@@ -1,0 +1,485 @@
+//! [`NetNs`], a handle to a network namespace.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::hash::{Hash, Hasher};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, setns};
+
+use crate::cookie::get_netns_cookie;
+use crate::error::{Error, Op, Result};
+use crate::factory;
+use crate::nsfile::{self, NsId, THREAD_SELF_NET};
+
+/// Where `ip netns add NAME` pins namespaces.
+const NETNS_RUN_DIR: &str = "/run/netns";
+
+/// A handle to a Linux network namespace: an open nsfs file.
+///
+/// The handle keeps the namespace alive; the namespace is freed by the kernel
+/// once the last handle, thread, process, socket and bind mount that refer to
+/// it are gone. Dropping the handle closes it; [`close`](NetNs::close) does the
+/// same and reports errors.
+///
+/// Two handles compare equal when they refer to the same namespace.
+///
+/// # Examples
+///
+/// ```no_run
+/// use netns_core::NetNs;
+///
+/// let ns = NetNs::new_with_loopback()?;
+/// // The same port, bound in a namespace of our own.
+/// let addr = ns.run(|| {
+///     let listener = std::net::TcpListener::bind("127.0.0.1:8080")?;
+///     listener.local_addr()
+/// })??;
+/// assert_eq!(addr.port(), 8080);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct NetNs {
+    fd: OwnedFd,
+    id: NsId,
+    /// Filled in on first use: the cookie of a namespace never changes.
+    cookie: OnceLock<u64>,
+    /// The file the handle was opened from, if it was opened from a path.
+    path: Option<PathBuf>,
+}
+
+impl NetNs {
+    fn from_parts(fd: OwnedFd, id: NsId, path: Option<PathBuf>) -> NetNs {
+        NetNs {
+            fd,
+            id,
+            cookie: OnceLock::new(),
+            path,
+        }
+    }
+
+    /// Returns a handle to the calling thread's network namespace.
+    ///
+    /// It opens `/proc/thread-self/ns/net`, not `/proc/self/ns/net`: the
+    /// latter is the main thread's namespace, which differs from the calling
+    /// thread's inside [`run`](NetNs::run).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for `open` (`ENOENT` when `/proc` is not mounted,
+    /// `EMFILE`/`ENFILE` when out of file descriptors) or `fstat`.
+    pub fn current() -> Result<NetNs> {
+        let fd = nsfile::open(Op::Current, THREAD_SELF_NET.as_ref())?;
+        let id = nsfile::id_of(Op::Current, &fd)?;
+        Ok(NetNs::from_parts(fd, id, None))
+    }
+
+    /// Creates a new network namespace and returns a handle to it.
+    ///
+    /// The calling thread's namespace does not change: the
+    /// [`unshare(CLONE_NEWNET)`](https://man7.org/linux/man-pages/man2/unshare.2.html)
+    /// happens on a long-lived helper thread that never returns to the
+    /// caller's namespace, so this works inside an unprivileged user
+    /// namespace too (see [`enter_user_namespace`](crate::enter_user_namespace)).
+    ///
+    /// The namespace is not pinned: the kernel frees it once this handle
+    /// (and any clone of it) is closed and no thread, process, socket or
+    /// mount uses it. Like every new namespace, it has only `lo`, and `lo` is
+    /// down; see [`new_with_loopback`](NetNs::new_with_loopback).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for `unshare(CLONE_NEWNET)`: `EPERM` without
+    /// `CAP_SYS_ADMIN`, `ENOSPC` when `user.max_net_namespaces` is reached
+    /// (the kernel frees namespaces asynchronously, so this can be transient),
+    /// `ENOMEM`; for `open` (`EMFILE`, `ENFILE`). [`Error::Thread`] if the
+    /// helper thread cannot be started.
+    pub fn new() -> Result<NetNs> {
+        let (fd, id) = factory::create(false)?;
+        Ok(NetNs::from_parts(fd, id, None))
+    }
+
+    /// Creates a new network namespace with `lo` up, in one step.
+    ///
+    /// The same as [`new`](NetNs::new) followed by
+    /// [`set_loopback_up`](NetNs::set_loopback_up), but cheaper: `lo` is
+    /// brought up by the thread that creates the namespace.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](NetNs::new), and [`Error::Syscall`] for the
+    /// `ioctl(SIOCSIFFLAGS)` that brings `lo` up.
+    pub fn new_with_loopback() -> Result<NetNs> {
+        let (fd, id) = factory::create(true)?;
+        Ok(NetNs::from_parts(fd, id, None))
+    }
+
+    /// Opens the pinned network namespace at `path`.
+    ///
+    /// A pinned namespace is an nsfs file bind-mounted somewhere, usually by
+    /// `ip netns add` under `/run/netns`, or by [`pin`](NetNs::pin). Any
+    /// `/proc/PID/ns/net` file works as well. Unlike Go's `OpenPinned`, the
+    /// file is checked: it must be a namespace file
+    /// ([`ioctl_ns(2)`](https://man7.org/linux/man-pages/man2/ioctl_ns.2.html))
+    /// of a *network* namespace.
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::Syscall`] for `open`: `ENOENT` if the path does not exist,
+    ///   `EACCES` without permission.
+    /// - [`Error::NotANamespace`] for a regular file, a directory, or any
+    ///   other file that is not on nsfs.
+    /// - [`Error::WrongNamespaceKind`] for a namespace of another kind, such
+    ///   as `/proc/self/ns/mnt`.
+    pub fn open_pinned(path: impl AsRef<Path>) -> Result<NetNs> {
+        let path = path.as_ref();
+        let (fd, id) = nsfile::open_net(Op::Open, path)?;
+        Ok(NetNs::from_parts(fd, id, Some(path.to_path_buf())))
+    }
+
+    /// Opens the network namespace of process `pid` (`/proc/PID/ns/net`).
+    ///
+    /// # Errors
+    ///
+    /// As [`open_pinned`](NetNs::open_pinned): `ENOENT` if there is no such
+    /// process, `EACCES` if it belongs to another user.
+    pub fn from_pid(pid: u32) -> Result<NetNs> {
+        NetNs::open_pinned(format!("/proc/{pid}/ns/net"))
+    }
+
+    /// Opens the network namespace of thread `tid` of process `pid`
+    /// (`/proc/PID/task/TID/ns/net`): threads of one process may be in
+    /// different namespaces.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_pinned`](NetNs::open_pinned): `ENOENT` if there is no such
+    /// thread.
+    pub fn from_thread(pid: u32, tid: u32) -> Result<NetNs> {
+        NetNs::open_pinned(format!("/proc/{pid}/task/{tid}/ns/net"))
+    }
+
+    /// Opens the namespace that `ip netns add NAME` pinned, `/run/netns/NAME`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] if `name` is empty, `.` or `..`, or contains
+    /// `/` or a NUL byte; otherwise as [`open_pinned`](NetNs::open_pinned).
+    pub fn from_name(name: &str) -> Result<NetNs> {
+        let reason = match name {
+            "" => Some("it is empty"),
+            "." | ".." => Some("`.` and `..` are not namespace names"),
+            _ if name.contains('/') => Some("it contains `/`"),
+            _ if name.contains('\0') => Some("it contains a NUL byte"),
+            _ => None,
+        };
+        if let Some(reason) = reason {
+            return Err(Error::InvalidName {
+                name: name.to_owned(),
+                reason,
+            });
+        }
+        NetNs::open_pinned(Path::new(NETNS_RUN_DIR).join(name))
+    }
+
+    /// Makes a handle from any fd that refers to a network namespace,
+    /// duplicating it; the caller keeps its own fd.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotANamespace`] or [`Error::WrongNamespaceKind`] as for
+    /// [`open_pinned`](NetNs::open_pinned); [`Error::Syscall`] for the `dup`
+    /// (`EMFILE`).
+    pub fn from_fd(fd: impl AsFd) -> Result<NetNs> {
+        let fd = fd.as_fd();
+        let id = nsfile::validate_net(Op::FromFd, fd)?;
+        let owned = fd
+            .try_clone_to_owned()
+            .map_err(|e| io_error(Op::FromFd, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
+        Ok(NetNs::from_parts(owned, id, None))
+    }
+
+    /// Returns a second handle to the same namespace (a `dup` of the fd).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for the `dup` (`EMFILE`, `ENFILE`).
+    pub fn try_clone(&self) -> Result<NetNs> {
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| io_error(Op::FromFd, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
+        let cookie = self.cookie.clone();
+        Ok(NetNs {
+            fd,
+            id: self.id,
+            cookie,
+            path: self.path.clone(),
+        })
+    }
+
+    /// Closes the handle, reporting any error from
+    /// [`close(2)`](https://man7.org/linux/man-pages/man2/close.2.html).
+    ///
+    /// This does not necessarily destroy the namespace: that happens once
+    /// nothing else refers to it. Dropping a handle closes it too, silently.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for `close` (`EIO`, `EINTR`); the fd is closed
+    /// either way.
+    pub fn close(self) -> Result<()> {
+        let raw = OwnedFd::from(self).into_raw_fd();
+        nix::unistd::close(raw).map_err(|errno| Error::sys(Op::Close, "close", None, errno))
+    }
+
+    /// Runs `f` inside this namespace and returns its value; the calling
+    /// thread's namespace does not change.
+    ///
+    /// This is Go's `Do`. `f` runs on a new thread that enters the namespace
+    /// with [`setns(2)`](https://man7.org/linux/man-pages/man2/setns.2.html)
+    /// and ends when `f` returns, so no thread is ever left in a foreign
+    /// namespace for unrelated work, and nothing has to "go back" (which an
+    /// unprivileged process cannot do). Because the thread is scoped, `f` may
+    /// borrow from the caller. Threads that `f` starts inherit the namespace;
+    /// so do child processes. The new thread takes the caller's thread name,
+    /// so panic messages read as if the caller had panicked, and under
+    /// `cargo test` it shares the test's output capture.
+    ///
+    /// A panic in `f` resumes on the caller with the original payload, so
+    /// `#[should_panic(expected = "...")]` sees the original message.
+    ///
+    /// A thread costs some tens of microseconds; for many small tasks, run
+    /// one closure that does them all.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for `setns(CLONE_NEWNET)`: `EPERM` when the process
+    /// lacks `CAP_SYS_ADMIN` over the namespace's owning user namespace (for
+    /// instance the host's namespace, from inside an unprivileged user
+    /// namespace; a caller that is already in this namespace is still
+    /// served); [`Error::Thread`] if the thread cannot be started. Errors of
+    /// `f` itself are in its return value.
+    pub fn run<F, T>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let mut builder = std::thread::Builder::new();
+        if let Some(name) = std::thread::current().name() {
+            builder = builder.name(name.to_owned());
+        }
+        std::thread::scope(|scope| {
+            let thread = builder
+                .spawn_scoped(scope, || -> Result<T> {
+                    self.enter_here(Op::Run)?;
+                    Ok(f())
+                })
+                .map_err(|source| Error::Thread { op: Op::Run, source })?;
+            match thread.join() {
+                Ok(result) => result,
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        })
+    }
+
+    /// Moves the calling thread into this namespace. Only for threads that
+    /// never leave it again (ours, spawned for exactly this).
+    fn enter_here(&self, op: Op) -> Result<()> {
+        match setns(&self.fd, CloneFlags::CLONE_NEWNET) {
+            Ok(()) => Ok(()),
+            // Without privilege over this namespace's owner (e.g. the host's
+            // namespace, seen from a user namespace) setns fails even if we
+            // are in it already; a thread that is already there is fine.
+            Err(Errno::EPERM) if self.is_current_thread_ns() => Ok(()),
+            Err(errno) => Err(Error::sys(op, "setns(CLONE_NEWNET)", self.path.as_deref(), errno)),
+        }
+    }
+
+    fn is_current_thread_ns(&self) -> bool {
+        nix::sys::stat::stat(THREAD_SELF_NET)
+            .is_ok_and(|st| st.st_dev == self.id.dev() && st.st_ino == self.id.ino())
+    }
+
+    /// Returns the raw file descriptor of the handle, still owned by it.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Returns the identity of the namespace (device and inode of its nsfs file).
+    pub fn id(&self) -> NsId {
+        self.id
+    }
+
+    /// Returns the path the handle was opened from, if it was opened by path.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Returns the cookie of this handle's namespace.
+    ///
+    /// The kernel's `SO_NETNS_COOKIE` value, as
+    /// [`get_netns_cookie`](crate::get_netns_cookie) returns it for the
+    /// calling thread: unlike the inode in [`id`](NetNs::id) (which Cilium's
+    /// method of this name returns), it is never reused while the system runs.
+    /// It is read once per handle, on a helper thread that briefly enters the
+    /// namespace, then cached.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for `setns` (`EPERM`, as for [`run`](NetNs::run)),
+    /// `socket` or `getsockopt`; [`Error::Unsupported`] before Linux 5.14.
+    pub fn cookie(&self) -> Result<u64> {
+        if let Some(cookie) = self.cookie.get() {
+            return Ok(*cookie);
+        }
+        let cookie = match factory::cookie(self.fd.as_fd()) {
+            Err(error) if error.errno() == Some(Errno::EPERM) && self.is_current_thread_ns() => {
+                get_netns_cookie()?
+            }
+            result => result.map_err(|e| self.attach_path(e))?,
+        };
+        Ok(*self.cookie.get_or_init(|| cookie))
+    }
+
+    /// Brings the loopback interface `lo` up in this namespace.
+    ///
+    /// A new namespace has `lo` down: until it is up, `connect` to
+    /// 127.0.0.1 fails with `ENETUNREACH`. Done on a helper thread with the
+    /// [`SIOCSIFFLAGS`](https://man7.org/linux/man-pages/man7/netdevice.7.html) ioctl.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for `setns` (`EPERM`) or the ioctl (`EPERM`
+    /// without `CAP_NET_ADMIN` over the namespace).
+    pub fn set_loopback_up(&self) -> Result<()> {
+        factory::loopback(self.fd.as_fd()).map_err(|e| self.attach_path(e))
+    }
+
+    /// Pins the namespace at `path`, so that it outlives this handle and can
+    /// be opened by path (like `ip netns add`, which pins under `/run/netns`).
+    ///
+    /// It creates `path` as an empty file (it must not exist), then
+    /// bind-mounts the namespace's nsfs file over it
+    /// ([`mount(2)`](https://man7.org/linux/man-pages/man2/mount.2.html) with
+    /// `MS_BIND`). Undo with [`unpin`](crate::unpin).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Syscall`] for `open(O_CREAT|O_EXCL)` (`EEXIST`, `ENOENT` for a
+    /// missing parent directory, `EACCES`) or `mount` (`EPERM` without
+    /// `CAP_SYS_ADMIN` over the mount namespace); a file created before a
+    /// failed mount is removed again.
+    pub fn pin(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o444)
+            .open(path)
+            .map_err(|e| io_error(Op::Pin, "open(O_CREAT|O_EXCL)", Some(path), &e))?;
+        let source = format!("/proc/thread-self/fd/{}", self.fd());
+        let mounted = mount(
+            Some(source.as_str()),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        );
+        mounted.map_err(|errno| {
+            let _ = std::fs::remove_file(path);
+            Error::sys(Op::Pin, "mount(MS_BIND)", Some(path), errno)
+        })
+    }
+
+    fn attach_path(&self, error: Error) -> Error {
+        match &self.path {
+            Some(path) => error.with_path(path),
+            None => error,
+        }
+    }
+}
+
+/// Removes a namespace pinned at `path` by [`NetNs::pin`] or `ip netns add`.
+///
+/// It detaches the bind mount
+/// ([`umount2(2)`](https://man7.org/linux/man-pages/man2/umount.2.html) with
+/// `MNT_DETACH`) and removes the file. The namespace itself lives on while
+/// handles or processes still use it.
+///
+/// # Errors
+///
+/// [`Error::Syscall`] for `umount2` (`EINVAL` if nothing is mounted at
+/// `path`, `EPERM` without privilege, `ENOENT`) or for removing the file.
+pub fn unpin(path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    umount2(path, MntFlags::MNT_DETACH)
+        .map_err(|errno| Error::sys(Op::Unpin, "umount2(MNT_DETACH)", Some(path), errno))?;
+    std::fs::remove_file(path).map_err(|e| io_error(Op::Unpin, "unlink", Some(path), &e))
+}
+
+fn io_error(op: Op, syscall: &'static str, path: Option<&Path>, error: &std::io::Error) -> Error {
+    let errno = Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
+    Error::sys(op, syscall, path, errno)
+}
+
+impl fmt::Debug for NetNs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("NetNs");
+        s.field("fd", &self.fd.as_raw_fd()).field("ino", &self.id.ino());
+        if let Some(path) = &self.path {
+            s.field("path", path);
+        }
+        if let Some(cookie) = self.cookie.get() {
+            s.field("cookie", cookie);
+        }
+        s.finish()
+    }
+}
+
+impl PartialEq for NetNs {
+    fn eq(&self, other: &NetNs) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for NetNs {}
+
+impl Hash for NetNs {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl AsFd for NetNs {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for NetNs {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl From<NetNs> for OwnedFd {
+    fn from(ns: NetNs) -> OwnedFd {
+        ns.fd
+    }
+}
+
+impl TryFrom<OwnedFd> for NetNs {
+    type Error = Error;
+
+    /// Takes ownership of `fd` after checking that it refers to a network
+    /// namespace. On error the fd is closed; use [`NetNs::from_fd`] to keep it.
+    fn try_from(fd: OwnedFd) -> Result<NetNs> {
+        let id = nsfile::validate_net(Op::FromFd, &fd)?;
+        Ok(NetNs::from_parts(fd, id, None))
+    }
+}

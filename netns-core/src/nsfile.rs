@@ -1,0 +1,99 @@
+//! Opening namespace files and checking that they really are network namespaces.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::stat::fstat;
+use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
+
+use crate::error::{Error, NsKind, Op, Result};
+
+/// The identity of a namespace: the device and inode of its nsfs file.
+///
+/// Two handles refer to the same namespace exactly when their ids are equal
+/// (this is what `ip netns identify` and `stat -L /proc/PID/ns/net` compare).
+/// An inode may be reused after the namespace is freed; for an identifier that
+/// is never reused while the system runs, use [`NetNs::cookie`](crate::NetNs::cookie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NsId {
+    dev: u64,
+    ino: u64,
+}
+
+impl NsId {
+    /// The device number of the nsfs file (`st_dev`).
+    pub fn dev(&self) -> u64 {
+        self.dev
+    }
+
+    /// The inode number of the nsfs file (`st_ino`), the number in `net:[4026531840]`.
+    pub fn ino(&self) -> u64 {
+        self.ino
+    }
+}
+
+impl fmt::Display for NsId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "net:[{}]", self.ino)
+    }
+}
+
+/// Opens `path` read-only; O_NONBLOCK so that a FIFO given by mistake cannot hang us.
+pub(crate) fn open(op: Op, path: &Path) -> Result<OwnedFd> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map(OwnedFd::from)
+        .map_err(|e| {
+            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+            Error::sys(op, "open", Some(path), errno)
+        })
+}
+
+/// Checks that `fd` is an nsfs file of a network namespace and returns its id.
+pub(crate) fn validate_net(op: Op, fd: impl AsFd) -> Result<NsId> {
+    let fd = fd.as_fd();
+    let fs = fstatfs(fd).map_err(|errno| Error::sys(op, "fstatfs", None, errno))?;
+    if fs.filesystem_type() != NSFS_MAGIC {
+        return Err(Error::NotANamespace { op, path: None });
+    }
+    // SAFETY: NS_GET_NSTYPE takes no argument and only reads the fd, which is
+    // valid for the duration of the call because we borrow it.
+    let kind = unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_NSTYPE) };
+    if kind < 0 {
+        return Err(Error::sys(op, "ioctl(NS_GET_NSTYPE)", None, Errno::last()));
+    }
+    if kind != libc::CLONE_NEWNET {
+        return Err(Error::WrongNamespaceKind {
+            op,
+            path: None,
+            found: NsKind::from_clone_flag(kind),
+        });
+    }
+    id_of(op, fd)
+}
+
+/// The (st_dev, st_ino) of an fd already known to be a namespace.
+pub(crate) fn id_of(op: Op, fd: impl AsFd) -> Result<NsId> {
+    let st = fstat(fd.as_fd()).map_err(|errno| Error::sys(op, "fstat", None, errno))?;
+    Ok(NsId {
+        dev: st.st_dev,
+        ino: st.st_ino,
+    })
+}
+
+/// Opens `path` and checks that it is a network namespace.
+pub(crate) fn open_net(op: Op, path: &Path) -> Result<(OwnedFd, NsId)> {
+    let fd = open(op, path)?;
+    let id = validate_net(op, &fd).map_err(|e| e.with_path(path))?;
+    Ok((fd, id))
+}
+
+/// The calling thread's network namespace file: `/proc/self` would name the
+/// main thread's, which differs inside `NetNs::run` and on helper threads.
+pub(crate) const THREAD_SELF_NET: &str = "/proc/thread-self/ns/net";

@@ -1,0 +1,263 @@
+//! The `key = value` options of `#[netns_test(...)]`.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Error, Expr, Lit, Meta, Path, Token};
+
+use crate::errors::Errors;
+
+/// The options, in the order the "unknown option" error lists them.
+const KEYS: [Key; 4] = [Key::Loopback, Key::Crate, Key::Flavor, Key::WorkerThreads];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Key {
+    Loopback,
+    Crate,
+    Flavor,
+    WorkerThreads,
+}
+
+impl Key {
+    fn name(self) -> &'static str {
+        match self {
+            Key::Loopback => "loopback",
+            Key::Crate => "crate",
+            Key::Flavor => "flavor",
+            Key::WorkerThreads => "worker_threads",
+        }
+    }
+
+    /// How to write the option, for errors about its form.
+    fn example(self) -> &'static str {
+        match self {
+            Key::Loopback => "`loopback = true` or `loopback = false`",
+            Key::Crate => "`crate = path::to::netns_test`",
+            Key::Flavor => "`flavor = \"current_thread\"` or `flavor = \"multi_thread\"`",
+            Key::WorkerThreads => "`worker_threads = 2`",
+        }
+    }
+}
+
+/// The tokio runtime an `async fn` test runs on.
+#[derive(Clone, Copy)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread { worker_threads: Option<usize> },
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum FlavorName {
+    CurrentThread,
+    MultiThread,
+}
+
+/// The parsed options.
+pub(crate) struct Config {
+    /// Whether `lo` is brought up in the new namespace.
+    pub(crate) loopback: bool,
+    /// Path to netns-test, for crates that reach it through a re-export.
+    pub(crate) krate: Path,
+    // Whether these two are allowed depends on the fn being async, so they
+    // are kept with their tokens until `flavor` can point at them.
+    flavor: Option<(FlavorName, Meta)>,
+    worker_threads: Option<(usize, Meta)>,
+}
+
+impl Config {
+    /// Parses the attribute's arguments, reporting every bad option at once.
+    pub(crate) fn parse(args: TokenStream) -> syn::Result<Self> {
+        let metas = Punctuated::<Meta, Token![,]>::parse_terminated
+            .parse2(args)
+            .map_err(|error| {
+                Error::new(
+                    error.span(),
+                    format!("{error}; options are written `key = value`, like `loopback = false`"),
+                )
+            })?;
+        let mut config = Config {
+            loopback: true,
+            krate: syn::parse_quote!(::netns_test),
+            flavor: None,
+            worker_threads: None,
+        };
+        let mut seen = Vec::new();
+        let mut errors = Errors::default();
+        for meta in metas {
+            errors.ok(config.set(meta, &mut seen));
+        }
+        errors.finish()?;
+        Ok(config)
+    }
+
+    fn set(&mut self, meta: Meta, seen: &mut Vec<Key>) -> syn::Result<()> {
+        let path = meta.path();
+        let key = KEYS
+            .into_iter()
+            .find(|key| path.is_ident(key.name()))
+            .ok_or_else(|| {
+                let valid = KEYS.map(|key| format!("`{}`", key.name())).join(", ");
+                Error::new_spanned(
+                    path,
+                    format!(
+                        "unknown option `{}`; the options are {valid}",
+                        path_to_string(path)
+                    ),
+                )
+            })?;
+        if seen.contains(&key) {
+            return Err(Error::new_spanned(
+                path,
+                format!("`{}` is given more than once", key.name()),
+            ));
+        }
+        seen.push(key);
+
+        let value = match &meta {
+            Meta::NameValue(name_value) => strip_group(&name_value.value),
+            Meta::Path(_) | Meta::List(_) => {
+                return Err(Error::new_spanned(
+                    &meta,
+                    format!("`{}` takes a value: write {}", key.name(), key.example()),
+                ));
+            }
+        };
+        match key {
+            Key::Loopback => match value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => self.loopback = b.value,
+                _ => return Err(Error::new_spanned(value, "expected `true` or `false`")),
+            },
+            Key::Crate => self.krate = parse_crate(value)?,
+            Key::Flavor => {
+                let name = match value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => match s.value().as_str() {
+                        "current_thread" => FlavorName::CurrentThread,
+                        "multi_thread" => FlavorName::MultiThread,
+                        other => {
+                            return Err(Error::new_spanned(
+                                s,
+                                format!(
+                                    "unknown flavor `{other}`; expected \"current_thread\" or \"multi_thread\""
+                                ),
+                            ));
+                        }
+                    },
+                    _ => {
+                        return Err(Error::new_spanned(
+                            value,
+                            "expected \"current_thread\" or \"multi_thread\"",
+                        ));
+                    }
+                };
+                self.flavor = Some((name, meta));
+            }
+            Key::WorkerThreads => {
+                let n = match value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Int(int), ..
+                    }) => {
+                        let n = int.base10_parse::<usize>()?;
+                        if n == 0 {
+                            return Err(Error::new_spanned(
+                                int,
+                                "`worker_threads` must be at least 1",
+                            ));
+                        }
+                        n
+                    }
+                    _ => {
+                        return Err(Error::new_spanned(
+                            value,
+                            "expected a positive integer, like `worker_threads = 2`",
+                        ));
+                    }
+                };
+                self.worker_threads = Some((n, meta));
+            }
+        }
+        Ok(())
+    }
+
+    /// The runtime for the test: `None` for a sync fn, and an error if a
+    /// sync fn was given runtime options or the options contradict.
+    ///
+    /// `worker_threads` without `flavor` means `multi_thread`, since a
+    /// worker count only makes sense there.
+    pub(crate) fn flavor(&self, is_async: bool) -> syn::Result<Option<Flavor>> {
+        if !is_async {
+            let mut errors = Errors::default();
+            let given = [
+                self.flavor.as_ref().map(|(_, meta)| meta),
+                self.worker_threads.as_ref().map(|(_, meta)| meta),
+            ];
+            for meta in given.into_iter().flatten() {
+                errors.push(Error::new_spanned(
+                    meta,
+                    format!(
+                        "`{}` only applies to an `async fn` test",
+                        path_to_string(meta.path())
+                    ),
+                ));
+            }
+            errors.finish()?;
+            return Ok(None);
+        }
+        let worker_threads = self.worker_threads.as_ref().map(|(n, _)| *n);
+        match (&self.flavor, &self.worker_threads) {
+            (Some((FlavorName::CurrentThread, _)), Some((_, meta))) => Err(Error::new_spanned(
+                meta,
+                "`worker_threads` needs `flavor = \"multi_thread\"`; a current_thread runtime has no worker threads",
+            )),
+            (Some((FlavorName::CurrentThread, _)), None) | (None, None) => {
+                Ok(Some(Flavor::CurrentThread))
+            }
+            (Some((FlavorName::MultiThread, _)), _) | (None, Some(_)) => {
+                Ok(Some(Flavor::MultiThread { worker_threads }))
+            }
+        }
+    }
+}
+
+const NOT_A_PATH: &str = "expected a path to netns-test, like `crate = my_crate::netns_test` or `crate = \"my_crate::netns_test\"`";
+
+/// `crate = a::b` or, like tokio's option, `crate = "a::b"`.
+fn parse_crate(value: &Expr) -> syn::Result<Path> {
+    let path = match value {
+        Expr::Path(expr) if expr.qself.is_none() && expr.attrs.is_empty() => expr.path.clone(),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) => s
+            .parse_with(Path::parse_mod_style)
+            .map_err(|_| Error::new_spanned(s, NOT_A_PATH))?,
+        _ => return Err(Error::new_spanned(value, NOT_A_PATH)),
+    };
+    if let Some(segment) = path.segments.iter().find(|s| !s.arguments.is_none()) {
+        return Err(Error::new_spanned(
+            &segment.arguments,
+            "the path to netns-test can't have generic arguments",
+        ));
+    }
+    Ok(path)
+}
+
+/// Looks through the invisible group a `macro_rules!` `$value:expr` makes.
+fn strip_group(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Group(group) => strip_group(&group.expr),
+        other => other,
+    }
+}
+
+fn path_to_string(path: &Path) -> String {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let prefix = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
+    format!("{prefix}{}", segments.join("::"))
+}

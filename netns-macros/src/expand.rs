@@ -1,0 +1,156 @@
+//! Turns the user's fn into a `#[test]` that runs it inside a new namespace.
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Error, Item, ItemFn, ReturnType, Type};
+
+use crate::config::{Config, Flavor};
+use crate::signature;
+
+/// The attribute's output; on error, the user's fn is still emitted next to
+/// the errors so rust-analyzer and the rest of the crate keep working.
+pub(crate) fn netns_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(args, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            let item = echo(item);
+            let error = error.to_compile_error();
+            quote!(#item #error)
+        }
+    }
+}
+
+fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let func = match syn::parse2::<Item>(item)? {
+        Item::Fn(func) => func,
+        other => {
+            return Err(Error::new_spanned(
+                other,
+                "#[netns_test] goes on a fn: the test to run in a new network namespace",
+            ));
+        }
+    };
+
+    // Both halves are checked even when one fails, so every mistake shows up
+    // in the same build.
+    let is_async = func.sig.asyncness.is_some();
+    let options = Config::parse(args).and_then(|config| {
+        let flavor = config.flavor(is_async)?;
+        Ok((config, flavor))
+    });
+    match (options, signature::check(&func)) {
+        (Ok((config, flavor)), Ok(takes_ns)) => Ok(generate(func, &config, takes_ns, flavor)),
+        (Err(mut error), Err(other)) => {
+            error.combine(other);
+            Err(error)
+        }
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+    }
+}
+
+fn generate(func: ItemFn, config: &Config, takes_ns: bool, flavor: Option<Flavor>) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        mut sig,
+        block,
+    } = func;
+    let krate = &config.krate;
+    let loopback = config.loopback;
+    let name = sig.ident.clone();
+    let fn_token = sig.fn_token;
+
+    // The user's fn is kept whole under another name, so `?`, `return`, the
+    // parameter and the return type behave exactly as written.
+    let body_fn = Ident::new("__netns_test_body", name.span());
+    sig.ident = body_fn.clone();
+
+    // The runtime is named through one `use`, so that a bad `crate = ...`
+    // path is reported once, on that path, while the `run` path carries the
+    // return type's span: a type that isn't `Termination` is then reported
+    // on the user's return type rather than on the attribute.
+    let span = match &sig.output {
+        ReturnType::Default => name.span(),
+        ReturnType::Type(_, ty) => ty.span(),
+    };
+    let private = Ident::new("__netns_test_private", span);
+    let ns = Ident::new("__netns_test_ns", Span::call_site());
+    let args = if takes_ns { quote!(#ns) } else { quote!() };
+    let call = quote!(#body_fn(#args));
+    let closure = match flavor {
+        None if !takes_ns => quote!(|_: &#private::NetNs| #call),
+        None => quote!(|#ns: &#private::NetNs| #call),
+        Some(flavor) => {
+            let flavor = flavor_tokens(&private, flavor);
+            quote!(|#ns: &#private::NetNs| #private::block_on(#ns, #flavor, #call))
+        }
+    };
+    let run = quote_spanned! {span=>
+        #private::run(#private::Options { loopback: #loopback }, #closure)
+    };
+    // libtest only accepts `#[should_panic]` on a test returning `()`, so a
+    // unit test stays unit; otherwise the body's value is reported inside
+    // the namespace's thread (an error type need not be `Send`) and only the
+    // exit code comes back.
+    let (outer_output, tail) = if returns_unit(&sig.output) {
+        (quote!(), quote!(let _ = #run;))
+    } else {
+        (quote!(-> ::std::process::ExitCode), run)
+    };
+
+    quote! {
+        #(#attrs)*
+        #[::core::prelude::v1::test]
+        #vis #fn_token #name() #outer_output {
+            use #krate::__private as #private;
+            #sig #block
+            #tail
+        }
+    }
+}
+
+fn flavor_tokens(private: &Ident, flavor: Flavor) -> TokenStream {
+    match flavor {
+        Flavor::CurrentThread => quote!(#private::Flavor::CurrentThread),
+        Flavor::MultiThread { worker_threads } => {
+            let worker_threads = match worker_threads {
+                Some(n) => {
+                    let n = Literal::usize_unsuffixed(n);
+                    quote!(::core::option::Option::Some(#n))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(#private::Flavor::MultiThread { worker_threads: #worker_threads })
+        }
+    }
+}
+
+fn returns_unit(output: &ReturnType) -> bool {
+    fn is_unit(ty: &Type) -> bool {
+        match ty {
+            Type::Tuple(tuple) => tuple.elems.is_empty(),
+            Type::Paren(paren) => is_unit(&paren.elem),
+            Type::Group(group) => is_unit(&group.elem),
+            _ => false,
+        }
+    }
+    match output {
+        ReturnType::Default => true,
+        ReturnType::Type(_, ty) => is_unit(ty),
+    }
+}
+
+/// The item to emit beside an error. A test attribute or a `...` left on it
+/// would bring rustc's or another macro's errors about what we have already
+/// reported, so those are dropped; the rest is emitted as written.
+fn echo(item: TokenStream) -> TokenStream {
+    match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(mut func) => {
+            func.attrs.retain(|attr| !signature::is_test_attr(attr));
+            func.sig.variadic = None;
+            func.into_token_stream()
+        }
+        Err(_) => item,
+    }
+}

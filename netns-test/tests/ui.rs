@@ -1,0 +1,103 @@
+//! Compile-time tests of `#[netns_test]`: the errors it gives for misuse
+//! (`ui/**/fail`, checked against the `.stderr` snapshots) and the forms it
+//! accepts (`ui/**/pass`). Regenerate snapshots with `TRYBUILD=overwrite`.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/fail/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+    if cfg!(feature = "tokio") {
+        t.compile_fail("tests/ui/tokio/fail/*.rs");
+        t.pass("tests/ui/tokio/pass/*.rs");
+    } else {
+        t.compile_fail("tests/ui/no_tokio/*.rs");
+    }
+}
+
+/// trybuild builds its cases as binaries, where `#[test]` removes the
+/// generated fn before type checking; this test target is built with
+/// `--test`, so the expansions below are type checked against the real
+/// runtime. They are ignored because running them is netns-test's own tests'
+/// job.
+mod expansions_type_check {
+    use netns_test::{NetNs, netns_test};
+
+    mod reexport {
+        pub use netns_test::*;
+    }
+
+    #[netns_test]
+    #[ignore = "compile-time check"]
+    fn no_param() {}
+
+    #[netns_test]
+    #[ignore = "compile-time check"]
+    fn unit_return() -> () {}
+
+    #[netns_test(loopback = false)]
+    #[ignore = "compile-time check"]
+    fn ns_param(ns: &NetNs) {
+        let _ = ns;
+    }
+
+    #[netns_test]
+    #[ignore = "compile-time check"]
+    fn wildcard_param(_: &netns_test::NetNs) {}
+
+    #[netns_test]
+    #[ignore = "compile-time check"]
+    fn result(ns: &'_ NetNs) -> Result<(), String> {
+        let _ = ns;
+        let n: u32 = "1".parse().map_err(|e| format!("{e}"))?;
+        if n == 0 {
+            return Err("zero".into());
+        }
+        Ok(())
+    }
+
+    #[netns_test(crate = reexport)]
+    #[ignore = "compile-time check"]
+    fn crate_path() {}
+
+    #[netns_test(crate = "self::reexport")]
+    #[ignore = "compile-time check"]
+    fn crate_string() {}
+
+    #[netns_test]
+    #[should_panic(expected = "boom")]
+    #[ignore = "compile-time check"]
+    fn should_panic() {
+        panic!("boom");
+    }
+
+    #[cfg(feature = "tokio")]
+    mod tokio {
+        use netns_test::{NetNs, netns_test};
+
+        #[netns_test]
+        #[ignore = "compile-time check"]
+        async fn current_thread(ns: &NetNs) -> Result<(), String> {
+            let _ = ns;
+            ::tokio::task::yield_now().await;
+            Ok(())
+        }
+
+        #[netns_test(flavor = "multi_thread")]
+        #[ignore = "compile-time check"]
+        async fn multi_thread() {
+            ::tokio::task::spawn(async {}).await.unwrap();
+        }
+
+        #[netns_test(worker_threads = 2)]
+        #[ignore = "compile-time check"]
+        async fn worker_threads(_: &NetNs) {}
+
+        #[netns_test(flavor = "current_thread")]
+        #[should_panic(expected = "boom")]
+        #[ignore = "compile-time check"]
+        async fn should_panic() {
+            panic!("boom");
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! How failures look: a failing `#[netns_test]` must fail the test with the
+//! body's own message, location and output, exactly like a `#[test]`.
+//!
+//! The failing tests are `#[ignore]`d so that a normal run passes; the
+//! checks at the bottom run this same binary again with `--ignored` and
+//! read what libtest printed.
+
+use std::process::Command;
+
+use netns_test::netns_test;
+
+#[netns_test]
+#[ignore = "fails on purpose; run by `failing_tests_fail_with_their_own_messages`"]
+fn failing_assert() {
+    println!("printed by the failing body");
+    assert_eq!(1 + 1, 3, "arithmetic is broken");
+}
+
+#[netns_test]
+#[ignore = "fails on purpose; run by `failing_tests_fail_with_their_own_messages`"]
+fn failing_result() -> Result<(), String> {
+    Err("the body's own error".to_owned())
+}
+
+#[netns_test]
+#[ignore = "fails on purpose; run by `failing_tests_fail_with_their_own_messages`"]
+#[should_panic(expected = "another message")]
+fn failing_should_panic_with_the_wrong_message() {
+    panic!("this message");
+}
+
+#[netns_test]
+#[ignore = "passes; run by `passing_output_is_captured`"]
+fn quiet_passing() {
+    println!("captured and never shown");
+}
+
+/// Runs this test binary on the tests matching `filter` and returns (success, output).
+fn run_self(args: &[&str]) -> (bool, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(args)
+        .args(["--test-threads", "1"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn failing_tests_fail_with_their_own_messages() {
+    let (ok, out) = run_self(&["--ignored", "failing_"]);
+    assert!(!ok, "the failing tests passed:\n{out}");
+    for expected in [
+        "test failing_assert ... FAILED",
+        "test failing_result ... FAILED",
+        "test failing_should_panic_with_the_wrong_message - should panic ... FAILED",
+        // The assertion's message and the user's file and line, not ours.
+        "arithmetic is broken",
+        "tests/failures.rs:16",
+        // The body's output, captured and shown for the failed test.
+        "printed by the failing body",
+        // A Result test's error, printed as libtest prints it.
+        "Error: \"the body's own error\"",
+        "panic did not contain expected string",
+        "3 failed",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn passing_output_is_captured() {
+    let (ok, out) = run_self(&["--ignored", "--exact", "quiet_passing"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("1 passed"), "{out}");
+    assert!(!out.contains("captured and never shown"), "{out}");
+}

@@ -1,0 +1,58 @@
+//! Nothing outlives a `#[netns_test]`: no fd, no thread, no namespace.
+//!
+//! Whole-process checks (thread and fd counts are per process, so no other
+//! test may run beside them), each in a forked single-threaded child; see
+//! `netns_tests::scenarios`.
+
+use std::net::{TcpListener, TcpStream};
+use std::process::ExitCode;
+
+use netns_test::__private::{Options, run};
+use netns_tests::census::{open_fds, threads};
+use netns_tests::scenarios::{self, Scenario, check};
+
+const SCENARIOS: &[Scenario] = &[
+    ("no_fd_or_thread_outlives_a_test", no_fd_or_thread_leaks),
+    ("no_namespace_outlives_a_test", no_namespace_leaks),
+];
+
+fn main() {
+    scenarios::main(SCENARIOS)
+}
+
+/// One test's worth of work: a namespace with lo up, a server and a client.
+fn one_test() -> Result<(), String> {
+    let code = run(Options { loopback: true }, |_| {
+        let listener = TcpListener::bind("127.0.0.1:80").unwrap();
+        let _client = TcpStream::connect("127.0.0.1:80").unwrap();
+        listener.accept().unwrap();
+        std::thread::spawn(|| ()).join().unwrap();
+    });
+    check(code == ExitCode::SUCCESS, || format!("a test failed: {code:?}"))
+}
+
+fn no_fd_or_thread_leaks() -> Result<(), String> {
+    // The first test starts the long-lived namespace factory thread; count after it.
+    one_test()?;
+    let (fds, threads_before) = (open_fds(), threads());
+    for _ in 0..300 {
+        one_test()?;
+    }
+    check(open_fds() == fds, || format!("fds: {fds} before, {} after 300 tests", open_fds()))?;
+    check(threads() == threads_before, || {
+        format!("threads: {threads_before} before, {} after 300 tests", threads())
+    })
+}
+
+fn no_namespace_leaks() -> Result<(), String> {
+    // In a user namespace of our own (we are single-threaded here), cap the
+    // number of network namespaces far below the number of tests: if any
+    // test left its namespace alive, creation would fail for good.
+    netns_core::enter_user_namespace().map_err(|e| e.to_string())?;
+    std::fs::write("/proc/sys/user/max_net_namespaces", "8")
+        .map_err(|e| format!("lower max_net_namespaces: {e}"))?;
+    for _ in 0..200 {
+        one_test()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Shared pieces of the workspace's integration suite.
+//!
+//! - [`scenarios`]: a tiny test runner for whole-process scenarios, each in a
+//!   forked child that starts single-threaded, as entering a user namespace
+//!   requires; it speaks enough of libtest's command line for `cargo test`
+//!   and `cargo nextest run`.
+//! - [`census`]: counts of the process's open fds and threads, to prove that
+//!   nothing leaks.
+
+pub mod census;
+pub mod scenarios;
