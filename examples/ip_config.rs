@@ -18,7 +18,11 @@ pub fn ip(args: &[&str]) -> Result<String, String> {
         .output()
         .map_err(|e| format!("cannot run ip (is iproute2 installed?): {e}"))?;
     if !out.status.success() {
-        return Err(format!("ip {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -35,7 +39,9 @@ mod tests {
 
     #[netns_test]
     fn a_veth_pair_with_an_address() -> Result<(), String> {
-        ip(&["link", "add", "svc0", "type", "veth", "peer", "name", "svc1"])?;
+        ip(&[
+            "link", "add", "svc0", "type", "veth", "peer", "name", "svc1",
+        ])?;
         ip(&["addr", "add", "192.0.2.10/24", "dev", "svc0"])?;
         ip(&["link", "set", "svc0", "up"])?;
         ip(&["link", "set", "svc1", "up"])?;
@@ -47,7 +53,10 @@ mod tests {
 
         let listener = std::net::TcpListener::bind("192.0.2.10:80").map_err(|e| e.to_string())?;
         let server = spawn_server(listener, 1);
-        assert_eq!(echo("192.0.2.10:80", "via svc0").map_err(|e| e.to_string())?, "via svc0");
+        assert_eq!(
+            echo("192.0.2.10:80", "via svc0").map_err(|e| e.to_string())?,
+            "via svc0"
+        );
         server.join().unwrap().map_err(|e| e.to_string())?;
         Ok(())
     }
@@ -55,8 +64,7 @@ mod tests {
     #[netns_test]
     fn the_namespace_starts_with_only_lo_up() -> Result<(), String> {
         let links = ip(&["-o", "link", "show", "up"])?;
-        let names: Vec<&str> =
-            links.lines().filter_map(|l| l.split(": ").nth(1)).collect();
+        let names: Vec<&str> = links.lines().filter_map(|l| l.split(": ").nth(1)).collect();
         assert_eq!(names, ["lo"], "{links}");
         Ok(())
     }

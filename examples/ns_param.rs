@@ -13,7 +13,10 @@ use std::net::TcpListener;
 use netns_core::NetNs;
 
 /// Starts a server thread in `ns` from any thread, wherever that thread is.
-pub fn serve_in(ns: &NetNs, addr: &str) -> std::io::Result<std::thread::JoinHandle<std::io::Result<usize>>> {
+pub fn serve_in(
+    ns: &NetNs,
+    addr: &str,
+) -> std::io::Result<std::thread::JoinHandle<std::io::Result<usize>>> {
     let listener = ns.run(|| TcpListener::bind(addr))??;
     Ok(netns_examples::spawn_server(listener, 1))
 }
@@ -38,7 +41,10 @@ mod tests {
         // Start it from a thread in a second namespace: run() puts it in ours.
         let other = NetNs::new().unwrap();
         let server = other.run(|| serve_in(ns, "127.0.0.1:7")).unwrap().unwrap();
-        assert_eq!(netns_examples::echo("127.0.0.1:7", "found you").unwrap(), "found you");
+        assert_eq!(
+            netns_examples::echo("127.0.0.1:7", "found you").unwrap(),
+            "found you"
+        );
         server.join().unwrap().unwrap();
     }
 

@@ -12,7 +12,6 @@
 
 use std::net::{TcpListener, TcpStream};
 
-
 use netns_core::{NetNs, get_netns_cookie};
 
 const PORT: u16 = 8080;
@@ -49,7 +48,10 @@ fn demonstrate() -> Result<(), Box<dyn std::error::Error>> {
         println!("namespace {i}: cookie {}, {}", ns.cookie()?, ns.id());
         namespaces.push(ns);
     }
-    let mut cookies: Vec<u64> = namespaces.iter().map(NetNs::cookie).collect::<Result<_, _>>()?;
+    let mut cookies: Vec<u64> = namespaces
+        .iter()
+        .map(NetNs::cookie)
+        .collect::<Result<_, _>>()?;
     cookies.push(host);
     cookies.sort_unstable();
     cookies.dedup();
@@ -69,7 +71,10 @@ fn demonstrate() -> Result<(), Box<dyn std::error::Error>> {
             Ok(get_netns_cookie()?)
         })??;
         let (_, peer) = listener.accept()?;
-        println!("namespace {}: connected from {peer} inside cookie {inside}", i + 1);
+        println!(
+            "namespace {}: connected from {peer} inside cookie {inside}",
+            i + 1
+        );
         assert_eq!(inside, ns.cookie()?);
         assert_eq!(get_netns_cookie()?, host, "the caller never moves");
     }
@@ -78,9 +83,16 @@ fn demonstrate() -> Result<(), Box<dyn std::error::Error>> {
     let host_listener = TcpListener::bind(("127.0.0.1", PORT));
     println!(
         "host 127.0.0.1:{PORT}: {}",
-        if host_listener.is_ok() { "free" } else { "in use by something else" }
+        if host_listener.is_ok() {
+            "free"
+        } else {
+            "in use by something else"
+        }
     );
-    println!("caller's cookie after all that: {} (unchanged)", get_netns_cookie()?);
+    println!(
+        "caller's cookie after all that: {} (unchanged)",
+        get_netns_cookie()?
+    );
     Ok(())
 }
 
@@ -90,7 +102,10 @@ mod tests {
     fn the_demonstration_runs() {
         // netns-test's constructor has already entered a user namespace if
         // this test process is unprivileged, as `main` does for the program.
-        assert!(!matches!(netns_test::mode(), netns_test::Mode::Unavailable(_)));
+        assert!(!matches!(
+            netns_test::mode(),
+            netns_test::Mode::Unavailable(_)
+        ));
         super::demonstrate().unwrap();
     }
 }

@@ -19,7 +19,11 @@ pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
             let (read, mut write) = stream.into_split();
             let mut lines = BufReader::new(read).lines();
             while let Ok(Some(line)) = lines.next_line().await {
-                if write.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+                if write
+                    .write_all(format!("{line}\n").as_bytes())
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -70,9 +74,11 @@ mod tests {
     async fn a_timeout_fires_when_nobody_answers() {
         // A listener that never accepts nor answers.
         let _silent = TcpListener::bind("127.0.0.1:80").await.unwrap();
-        let answer =
-            tokio::time::timeout(std::time::Duration::from_millis(100), echo("127.0.0.1:80", "hi"))
-                .await;
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            echo("127.0.0.1:80", "hi"),
+        )
+        .await;
         assert!(answer.is_err(), "expected a timeout, got {answer:?}");
     }
 }

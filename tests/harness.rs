@@ -45,7 +45,10 @@ fn the_body_gets_its_namespace(ns: &NetNs) {
     assert_eq!(ns.cookie().unwrap(), get_netns_cookie().unwrap());
     assert_eq!(*ns, NetNs::current().unwrap());
     // Helpers can run in it from any thread...
-    let cookie = std::thread::spawn(get_netns_cookie).join().unwrap().unwrap();
+    let cookie = std::thread::spawn(get_netns_cookie)
+        .join()
+        .unwrap()
+        .unwrap();
     assert_eq!(cookie, ns.cookie().unwrap());
     // ... and it can be pinned for tools that want a path.
     let path = std::env::temp_dir().join(format!("netns-tests-pin-{}", std::process::id()));
@@ -84,11 +87,20 @@ fn cfg_removes_the_test() {
 #[netns_test]
 fn child_processes_inherit_the_namespace() {
     let ip = |args: &[&str]| {
-        let out = std::process::Command::new("ip").args(args).output().expect("run ip");
-        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("ip")
+            .args(args)
+            .output()
+            .expect("run ip");
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
-    ip(&["link", "add", "veth0", "type", "veth", "peer", "name", "veth1"]);
+    ip(&[
+        "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
+    ]);
     ip(&["addr", "add", "10.99.0.1/24", "dev", "veth0"]);
     ip(&["link", "set", "veth0", "up"]);
     assert!(ip(&["-o", "addr", "show", "dev", "veth0"]).contains("10.99.0.1/24"));
@@ -157,7 +169,10 @@ fn fifty_bodies_hold_the_same_port_at_once() {
 fn mode_is_known_and_usable() {
     let mode = netns_test::mode();
     assert!(
-        matches!(mode, netns_test::Mode::Privileged | netns_test::Mode::UserNamespace),
+        matches!(
+            mode,
+            netns_test::Mode::Privileged | netns_test::Mode::UserNamespace
+        ),
         "{mode}"
     );
 }
@@ -175,7 +190,9 @@ mod tokio_tests {
             socket.read_exact(&mut buf).await.unwrap();
             socket.write_all(&buf).await.unwrap();
         });
-        let mut client = tokio::net::TcpStream::connect("127.0.0.1:80").await.unwrap();
+        let mut client = tokio::net::TcpStream::connect("127.0.0.1:80")
+            .await
+            .unwrap();
         client.write_all(b"hello").await.unwrap();
         let mut buf = [0; 5];
         client.read_exact(&mut buf).await.unwrap();

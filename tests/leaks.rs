@@ -28,7 +28,9 @@ fn one_test() -> Result<(), String> {
         listener.accept().unwrap();
         std::thread::spawn(|| ()).join().unwrap();
     });
-    check(code == ExitCode::SUCCESS, || format!("a test failed: {code:?}"))
+    check(code == ExitCode::SUCCESS, || {
+        format!("a test failed: {code:?}")
+    })
 }
 
 fn no_fd_or_thread_leaks() -> Result<(), String> {
@@ -38,9 +40,14 @@ fn no_fd_or_thread_leaks() -> Result<(), String> {
     for _ in 0..300 {
         one_test()?;
     }
-    check(open_fds() == fds, || format!("fds: {fds} before, {} after 300 tests", open_fds()))?;
+    check(open_fds() == fds, || {
+        format!("fds: {fds} before, {} after 300 tests", open_fds())
+    })?;
     check(threads() == threads_before, || {
-        format!("threads: {threads_before} before, {} after 300 tests", threads())
+        format!(
+            "threads: {threads_before} before, {} after 300 tests",
+            threads()
+        )
     })
 }
 

@@ -8,9 +8,18 @@ use netns_core::{Errno, Error, NetNs, Op, enter_user_namespace, has_cap_sys_admi
 use netns_tests::scenarios::{self, Scenario, check};
 
 const SCENARIOS: &[Scenario] = &[
-    ("new_without_cap_sys_admin_is_eperm_with_the_fix", new_without_privilege),
-    ("enter_user_namespace_then_create_as_uid_0", enter_then_create),
-    ("exhausted_max_net_namespaces_is_enospc_and_recovers", exhausted_limit),
+    (
+        "new_without_cap_sys_admin_is_eperm_with_the_fix",
+        new_without_privilege,
+    ),
+    (
+        "enter_user_namespace_then_create_as_uid_0",
+        enter_then_create,
+    ),
+    (
+        "exhausted_max_net_namespaces_is_enospc_and_recovers",
+        exhausted_limit,
+    ),
 ];
 
 fn main() {
@@ -52,9 +61,18 @@ fn new_without_privilege() -> Result<(), String> {
     check(!has_cap_sys_admin().map_err(|e| e.to_string())?, || {
         "CAP_SYS_ADMIN still there after dropping it".into()
     })?;
-    let error = NetNs::new().err().ok_or("NetNs::new worked without privileges")?;
+    let error = NetNs::new()
+        .err()
+        .ok_or("NetNs::new worked without privileges")?;
     check(
-        matches!(error, Error::Syscall { op: Op::New, errno: Errno::EPERM, .. }),
+        matches!(
+            error,
+            Error::Syscall {
+                op: Op::New,
+                errno: Errno::EPERM,
+                ..
+            }
+        ),
         || format!("expected EPERM from NetNs::new, got {error:?}"),
     )?;
     let text = error.to_string();
@@ -68,7 +86,9 @@ fn new_without_privilege() -> Result<(), String> {
 
 fn enter_then_create() -> Result<(), String> {
     enter_user_namespace().map_err(|e| e.to_string())?;
-    check(nix::unistd::geteuid().is_root(), || "not uid 0 inside".into())?;
+    check(nix::unistd::geteuid().is_root(), || {
+        "not uid 0 inside".into()
+    })?;
     check(has_cap_sys_admin().map_err(|e| e.to_string())?, || {
         "no CAP_SYS_ADMIN inside the user namespace".into()
     })?;
@@ -92,10 +112,19 @@ fn exhausted_limit() -> Result<(), String> {
             Ok(ns) => held.push(ns),
             Err(error) => break error,
         }
-        check(held.len() <= LIMIT, || format!("created {} past a limit of {LIMIT}", held.len()))?;
+        check(held.len() <= LIMIT, || {
+            format!("created {} past a limit of {LIMIT}", held.len())
+        })?;
     };
     check(
-        matches!(error, Error::Syscall { op: Op::New, errno: Errno::ENOSPC, .. }),
+        matches!(
+            error,
+            Error::Syscall {
+                op: Op::New,
+                errno: Errno::ENOSPC,
+                ..
+            }
+        ),
         || format!("expected ENOSPC, got {error:?}"),
     )?;
     check(error.to_string().contains("max_net_namespaces"), || {
@@ -108,7 +137,10 @@ fn exhausted_limit() -> Result<(), String> {
     loop {
         match NetNs::new() {
             Ok(_) => return Ok(()),
-            Err(e) if e.errno() == Some(Errno::ENOSPC) && started.elapsed() < Duration::from_secs(10) => {
+            Err(e)
+                if e.errno() == Some(Errno::ENOSPC)
+                    && started.elapsed() < Duration::from_secs(10) =>
+            {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => return Err(format!("no room after releasing every namespace: {e}")),

@@ -37,7 +37,12 @@ pub fn get_netns_cookie() -> Result<u64> {
     // SAFETY: socket(2) takes no pointers; a negative return is handled below.
     let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if raw < 0 {
-        return Err(Error::sys(Op::Cookie, "socket(AF_UNIX)", None, Errno::last()));
+        return Err(Error::sys(
+            Op::Cookie,
+            "socket(AF_UNIX)",
+            None,
+            Errno::last(),
+        ));
     }
     // SAFETY: `raw` is a new, valid socket that nothing else owns.
     let socket = unsafe { OwnedFd::from_raw_fd(raw) };

@@ -277,7 +277,9 @@ impl Error {
                  owns it; a process inside an unprivileged user namespace can enter only \
                  namespaces created inside it, never the host's"
             }
-            (_, EPERM | EACCES) if syscall.starts_with("mount") || syscall.starts_with("umount") => {
+            (_, EPERM | EACCES)
+                if syscall.starts_with("mount") || syscall.starts_with("umount") =>
+            {
                 "pinning needs CAP_SYS_ADMIN in the user namespace that owns the mount \
                  namespace: run as root, or pin into a mount namespace of your own \
                  (unshare(CLONE_NEWNS) after entering a user namespace)"
@@ -295,7 +297,9 @@ impl Error {
             (_, EINVAL) if syscall.starts_with("setns") => {
                 "the file descriptor does not refer to a network namespace"
             }
-            (_, EMFILE | ENFILE) => "too many open files: close unused handles or raise `ulimit -n`",
+            (_, EMFILE | ENFILE) => {
+                "too many open files: close unused handles or raise `ulimit -n`"
+            }
             _ => return None,
         })
     }
@@ -354,7 +358,11 @@ impl fmt::Display for Error {
                  SO_NETNS_COOKIE needs Linux 5.14 or later"
             ),
             Error::ProcessHasThreads { threads } => {
-                write!(f, "{}: unshare(CLONE_NEWUSER) failed: EINVAL: ", Op::EnterUserNamespace)?;
+                write!(
+                    f,
+                    "{}: unshare(CLONE_NEWUSER) failed: EINVAL: ",
+                    Op::EnterUserNamespace
+                )?;
                 match threads {
                     Some(n) => write!(f, "the process has {n} threads")?,
                     None => f.write_str("the process has more than one thread")?,
@@ -401,29 +409,39 @@ mod tests {
 
     #[test]
     fn syscall_error_names_op_path_syscall_errno_and_fix() {
-        let error = Error::sys(
-            Op::New,
-            "unshare(CLONE_NEWNET)",
-            None,
-            Errno::EPERM,
-        );
+        let error = Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, Errno::EPERM);
         let text = error.to_string();
-        assert!(text.starts_with("NetNs::new: unshare(CLONE_NEWNET) failed: EPERM"), "{text}");
+        assert!(
+            text.starts_with("NetNs::new: unshare(CLONE_NEWNET) failed: EPERM"),
+            "{text}"
+        );
         assert!(text.contains("CAP_SYS_ADMIN"), "{text}");
         assert!(text.contains("enter_user_namespace"), "{text}");
 
         let error = Error::sys(Op::Open, "open", Some(Path::new("/nope")), Errno::ENOENT);
         let text = error.to_string();
-        assert!(text.starts_with("NetNs::open_pinned(/nope): open failed: ENOENT"), "{text}");
+        assert!(
+            text.starts_with("NetNs::open_pinned(/nope): open failed: ENOENT"),
+            "{text}"
+        );
         assert_eq!(error.path(), Some(Path::new("/nope")));
         assert_eq!(error.errno(), Some(Errno::ENOENT));
     }
 
     #[test]
     fn user_namespace_refusal_lists_causes_and_fixes() {
-        let text = Error::sys(Op::EnterUserNamespace, "unshare(CLONE_NEWUSER)", None, Errno::EPERM)
-            .to_string();
-        for needle in ["apparmor_restrict_unprivileged_userns", "max_user_namespaces", "seccomp"] {
+        let text = Error::sys(
+            Op::EnterUserNamespace,
+            "unshare(CLONE_NEWUSER)",
+            None,
+            Errno::EPERM,
+        )
+        .to_string();
+        for needle in [
+            "apparmor_restrict_unprivileged_userns",
+            "max_user_namespaces",
+            "seccomp",
+        ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
         let text = Error::ProcessHasThreads { threads: Some(3) }.to_string();

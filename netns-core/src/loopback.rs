@@ -16,7 +16,12 @@ pub(crate) fn set_up_here() -> Result<()> {
     // SAFETY: socket(2) takes no pointers; a negative return is handled below.
     let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if raw < 0 {
-        return Err(Error::sys(Op::Loopback, "socket(AF_INET)", None, Errno::last()));
+        return Err(Error::sys(
+            Op::Loopback,
+            "socket(AF_INET)",
+            None,
+            Errno::last(),
+        ));
     }
     // SAFETY: `raw` is a new, valid socket that nothing else owns.
     let socket = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -29,7 +34,12 @@ pub(crate) fn set_up_here() -> Result<()> {
     // SAFETY: SIOCGIFFLAGS reads `ifr_name` and writes `ifr_ifru.ifru_flags`
     // of the `ifreq` we own, which outlives the call.
     if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &raw mut req) } < 0 {
-        return Err(Error::sys(Op::Loopback, "ioctl(SIOCGIFFLAGS, \"lo\")", None, Errno::last()));
+        return Err(Error::sys(
+            Op::Loopback,
+            "ioctl(SIOCGIFFLAGS, \"lo\")",
+            None,
+            Errno::last(),
+        ));
     }
     // SAFETY: the kernel just filled in `ifru_flags`, the union field we read.
     let flags = unsafe { req.ifr_ifru.ifru_flags };
@@ -39,7 +49,12 @@ pub(crate) fn set_up_here() -> Result<()> {
     req.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
     // SAFETY: SIOCSIFFLAGS only reads the `ifreq` we own.
     if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &raw const req) } < 0 {
-        return Err(Error::sys(Op::Loopback, "ioctl(SIOCSIFFLAGS, \"lo\")", None, Errno::last()));
+        return Err(Error::sys(
+            Op::Loopback,
+            "ioctl(SIOCSIFFLAGS, \"lo\")",
+            None,
+            Errno::last(),
+        ));
     }
     Ok(())
 }

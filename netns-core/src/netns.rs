@@ -6,7 +6,6 @@ use std::hash::{Hash, Hasher};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
@@ -46,8 +45,10 @@ const NETNS_RUN_DIR: &str = "/run/netns";
 pub struct NetNs {
     fd: OwnedFd,
     id: NsId,
-    /// Filled in on first use: the cookie of a namespace never changes.
-    cookie: OnceLock<u64>,
+    /// Known from the start for namespaces this process created; others
+    /// are asked each time (a cache would make the handle interiorly
+    /// mutable, which hash sets of handles would not like).
+    cookie: Option<u64>,
     /// The file the handle was opened from, if it was opened from a path.
     path: Option<PathBuf>,
 }
@@ -57,8 +58,17 @@ impl NetNs {
         NetNs {
             fd,
             id,
-            cookie: OnceLock::new(),
+            cookie: None,
             path,
+        }
+    }
+
+    fn created((fd, id, cookie): (OwnedFd, NsId, Option<u64>)) -> NetNs {
+        NetNs {
+            fd,
+            id,
+            cookie,
+            path: None,
         }
     }
 
@@ -99,8 +109,7 @@ impl NetNs {
     /// `ENOMEM`; for `open` (`EMFILE`, `ENFILE`). [`Error::Thread`] if the
     /// helper thread cannot be started.
     pub fn new() -> Result<NetNs> {
-        let (fd, id) = factory::create(false)?;
-        Ok(NetNs::from_parts(fd, id, None))
+        factory::create(false).map(NetNs::created)
     }
 
     /// Creates a new network namespace with `lo` up, in one step.
@@ -114,8 +123,7 @@ impl NetNs {
     /// As [`new`](NetNs::new), and [`Error::Syscall`] for the
     /// `ioctl(SIOCSIFFLAGS)` that brings `lo` up.
     pub fn new_with_loopback() -> Result<NetNs> {
-        let (fd, id) = factory::create(true)?;
-        Ok(NetNs::from_parts(fd, id, None))
+        factory::create(true).map(NetNs::created)
     }
 
     /// Opens the pinned network namespace at `path`.
@@ -213,11 +221,10 @@ impl NetNs {
             .fd
             .try_clone()
             .map_err(|e| io_error(Op::FromFd, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
-        let cookie = self.cookie.clone();
         Ok(NetNs {
             fd,
             id: self.id,
-            cookie,
+            cookie: self.cookie,
             path: self.path.clone(),
         })
     }
@@ -279,7 +286,10 @@ impl NetNs {
                     self.enter_here(Op::Run)?;
                     Ok(f())
                 })
-                .map_err(|source| Error::Thread { op: Op::Run, source })?;
+                .map_err(|source| Error::Thread {
+                    op: Op::Run,
+                    source,
+                })?;
             match thread.join() {
                 Ok(result) => result,
                 Err(payload) => std::panic::resume_unwind(payload),
@@ -296,7 +306,12 @@ impl NetNs {
             // namespace, seen from a user namespace) setns fails even if we
             // are in it already; a thread that is already there is fine.
             Err(Errno::EPERM) if self.is_current_thread_ns() => Ok(()),
-            Err(errno) => Err(Error::sys(op, "setns(CLONE_NEWNET)", self.path.as_deref(), errno)),
+            Err(errno) => Err(Error::sys(
+                op,
+                "setns(CLONE_NEWNET)",
+                self.path.as_deref(),
+                errno,
+            )),
         }
     }
 
@@ -326,24 +341,25 @@ impl NetNs {
     /// [`get_netns_cookie`](crate::get_netns_cookie) returns it for the
     /// calling thread: unlike the inode in [`id`](NetNs::id) (which Cilium's
     /// method of this name returns), it is never reused while the system runs.
-    /// It is read once per handle, on a helper thread that briefly enters the
-    /// namespace, then cached.
+    /// For a namespace made by [`new`](NetNs::new) it was read at creation
+    /// and costs nothing; for a handle opened otherwise it is read on each
+    /// call, by a helper thread that briefly enters the namespace (or, if the
+    /// calling thread is in it, right here).
     ///
     /// # Errors
     ///
     /// [`Error::Syscall`] for `setns` (`EPERM`, as for [`run`](NetNs::run)),
     /// `socket` or `getsockopt`; [`Error::Unsupported`] before Linux 5.14.
     pub fn cookie(&self) -> Result<u64> {
-        if let Some(cookie) = self.cookie.get() {
-            return Ok(*cookie);
+        if let Some(cookie) = self.cookie {
+            return Ok(cookie);
         }
-        let cookie = match factory::cookie(self.fd.as_fd()) {
+        match factory::cookie(self.fd.as_fd()) {
             Err(error) if error.errno() == Some(Errno::EPERM) && self.is_current_thread_ns() => {
-                get_netns_cookie()?
+                get_netns_cookie()
             }
-            result => result.map_err(|e| self.attach_path(e))?,
-        };
-        Ok(*self.cookie.get_or_init(|| cookie))
+            result => result.map_err(|e| self.attach_path(e)),
+        }
     }
 
     /// Brings the loopback interface `lo` up in this namespace.
@@ -430,11 +446,12 @@ fn io_error(op: Op, syscall: &'static str, path: Option<&Path>, error: &std::io:
 impl fmt::Debug for NetNs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut s = f.debug_struct("NetNs");
-        s.field("fd", &self.fd.as_raw_fd()).field("ino", &self.id.ino());
+        s.field("fd", &self.fd.as_raw_fd())
+            .field("ino", &self.id.ino());
         if let Some(path) = &self.path {
             s.field("path", path);
         }
-        if let Some(cookie) = self.cookie.get() {
+        if let Some(cookie) = &self.cookie {
             s.field("cookie", cookie);
         }
         s.finish()

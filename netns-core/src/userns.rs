@@ -49,7 +49,12 @@ pub fn enter_user_namespace() -> Result<()> {
         Errno::EINVAL => Error::ProcessHasThreads {
             threads: thread_count(),
         },
-        errno => Error::sys(Op::EnterUserNamespace, "unshare(CLONE_NEWUSER)", None, errno),
+        errno => Error::sys(
+            Op::EnterUserNamespace,
+            "unshare(CLONE_NEWUSER)",
+            None,
+            errno,
+        ),
     })?;
     write_proc("/proc/self/setgroups", "deny")?;
     write_proc("/proc/self/uid_map", &format!("0 {uid} 1"))?;
@@ -61,7 +66,12 @@ fn write_proc(path: &str, contents: &str) -> Result<()> {
     // One write(2): the kernel accepts an id map only in a single write.
     std::fs::write(path, contents).map_err(|e| {
         let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        Error::sys(Op::EnterUserNamespace, "write", Some(Path::new(path)), errno)
+        Error::sys(
+            Op::EnterUserNamespace,
+            "write",
+            Some(Path::new(path)),
+            errno,
+        )
     })
 }
 
@@ -93,7 +103,12 @@ pub fn has_cap_sys_admin() -> Result<bool> {
         .find_map(|line| line.strip_prefix("CapEff:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
         .ok_or_else(|| {
-            Error::sys(Op::Capabilities, "parse CapEff", Some(Path::new(STATUS)), Errno::EINVAL)
+            Error::sys(
+                Op::Capabilities,
+                "parse CapEff",
+                Some(Path::new(STATUS)),
+                Errno::EINVAL,
+            )
         })?;
     Ok(effective & (1 << CAP_SYS_ADMIN) != 0)
 }

@@ -60,7 +60,13 @@ fn run_happens_on_another_thread_inside_the_namespace() {
     let ns = NetNs::new().unwrap();
     let caller = (gettid(), get_netns_cookie().unwrap());
     let (tid, cookie, current) = ns
-        .run(|| (gettid(), get_netns_cookie().unwrap(), NetNs::current().unwrap()))
+        .run(|| {
+            (
+                gettid(),
+                get_netns_cookie().unwrap(),
+                NetNs::current().unwrap(),
+            )
+        })
         .unwrap();
     assert_ne!(tid, caller.0, "run must not use the calling thread");
     assert_eq!(cookie, ns.cookie().unwrap());
@@ -90,14 +96,20 @@ fn run_resumes_a_panic_with_its_original_payload() {
     }))
     .unwrap_err();
     // The very payload, not a copy of its text: a `String` stays a `String`.
-    assert_eq!(caught.downcast_ref::<String>().map(String::as_str), Some("boom 42"));
+    assert_eq!(
+        caught.downcast_ref::<String>().map(String::as_str),
+        Some("boom 42")
+    );
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         ns.run(|| std::panic::panic_any(7_u32))
     }))
     .unwrap_err();
     assert_eq!(caught.downcast_ref::<u32>(), Some(&7));
     // The handle is still good afterwards.
-    assert_eq!(ns.run(get_netns_cookie).unwrap().unwrap(), ns.cookie().unwrap());
+    assert_eq!(
+        ns.run(get_netns_cookie).unwrap().unwrap(),
+        ns.cookie().unwrap()
+    );
 }
 
 #[test]
@@ -106,7 +118,9 @@ fn threads_and_processes_started_by_run_inherit_the_namespace() {
     let ns = NetNs::new().unwrap();
     let (from_thread, from_child) = ns
         .run(|| {
-            let thread = std::thread::spawn(|| NetNs::current().unwrap()).join().unwrap();
+            let thread = std::thread::spawn(|| NetNs::current().unwrap())
+                .join()
+                .unwrap();
             let link = std::fs::read_link("/proc/thread-self/ns/net").unwrap();
             let child = std::process::Command::new("readlink")
                 .arg("/proc/self/ns/net")
@@ -135,7 +149,9 @@ fn namespaces_have_distinct_cookies_and_handles_of_one_share_it() {
     assert_eq!(a2, a);
     assert_ne!(a2.fd(), a.fd());
     // A second handle opened independently: the cookie is read afresh.
-    let tid_ns = a.run(|| NetNs::from_thread(std::process::id(), gettid() as u32)).unwrap();
+    let tid_ns = a
+        .run(|| NetNs::from_thread(std::process::id(), gettid() as u32))
+        .unwrap();
     let a3 = tid_ns.unwrap();
     assert_eq!(a3, a);
     assert_eq!(a3.cookie().unwrap(), ca);
@@ -157,7 +173,10 @@ fn the_host_namespace_is_served_to_a_caller_inside_it() {
     world();
     let host = NetNs::current().unwrap();
     assert_eq!(host.cookie().unwrap(), get_netns_cookie().unwrap());
-    assert_eq!(host.run(get_netns_cookie).unwrap().unwrap(), get_netns_cookie().unwrap());
+    assert_eq!(
+        host.run(get_netns_cookie).unwrap().unwrap(),
+        get_netns_cookie().unwrap()
+    );
 }
 
 #[test]
@@ -169,7 +188,14 @@ fn the_host_namespace_cannot_be_entered_from_a_user_namespace() {
     let ns = NetNs::new().unwrap();
     let error = ns.run(|| host.run(|| ())).unwrap().unwrap_err();
     assert!(
-        matches!(error, Error::Syscall { op: Op::Run, errno: Errno::EPERM, .. }),
+        matches!(
+            error,
+            Error::Syscall {
+                op: Op::Run,
+                errno: Errno::EPERM,
+                ..
+            }
+        ),
         "{error:?}"
     );
     assert!(error.to_string().contains("owns it"), "{error}");
@@ -182,7 +208,10 @@ fn lo_is_down_in_a_new_namespace_until_brought_up() {
     let refused = ns.run(|| std::net::TcpListener::bind("127.0.0.1:0").map(|l| l.local_addr()));
     // Binding works with lo down, connecting does not.
     let addr = refused.unwrap().unwrap().unwrap();
-    let error = ns.run(|| std::net::TcpStream::connect(addr)).unwrap().unwrap_err();
+    let error = ns
+        .run(|| std::net::TcpStream::connect(addr))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(error.raw_os_error(), Some(libc::ENETUNREACH), "{error}");
 
     ns.set_loopback_up().unwrap();
@@ -196,13 +225,19 @@ fn lo_is_down_in_a_new_namespace_until_brought_up() {
 #[test]
 fn new_with_loopback_can_connect_on_the_same_port_as_other_namespaces() {
     world();
-    let namespaces: Vec<NetNs> = (0..3).map(|_| NetNs::new_with_loopback().unwrap()).collect();
+    let namespaces: Vec<NetNs> = (0..3)
+        .map(|_| NetNs::new_with_loopback().unwrap())
+        .collect();
     let listeners: Vec<_> = namespaces
         .iter()
-        .map(|ns| ns.run(|| std::net::TcpListener::bind("127.0.0.1:8080").unwrap()).unwrap())
+        .map(|ns| {
+            ns.run(|| std::net::TcpListener::bind("127.0.0.1:8080").unwrap())
+                .unwrap()
+        })
         .collect();
     for (ns, listener) in namespaces.iter().zip(&listeners) {
-        ns.run(|| std::net::TcpStream::connect("127.0.0.1:8080").unwrap()).unwrap();
+        ns.run(|| std::net::TcpStream::connect("127.0.0.1:8080").unwrap())
+            .unwrap();
         let (_, peer) = listener.accept().unwrap();
         assert!(peer.ip().is_loopback());
     }
@@ -221,7 +256,16 @@ fn open_pinned_accepts_network_namespace_files() {
 #[test]
 fn open_pinned_rejects_a_missing_path() {
     let error = NetNs::open_pinned("/nonexistent/netns").unwrap_err();
-    assert!(matches!(error, Error::Syscall { errno: Errno::ENOENT, .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::Syscall {
+                errno: Errno::ENOENT,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
     assert_eq!(error.path(), Some("/nonexistent/netns".as_ref()));
     assert!(error.to_string().contains("/nonexistent/netns"), "{error}");
 }
@@ -230,7 +274,10 @@ fn open_pinned_rejects_a_missing_path() {
 fn open_pinned_rejects_a_directory_and_a_regular_file() {
     let error = NetNs::open_pinned("/proc").unwrap_err();
     assert!(matches!(error, Error::NotANamespace { .. }), "{error:?}");
-    assert!(error.to_string().contains("not a namespace file"), "{error}");
+    assert!(
+        error.to_string().contains("not a namespace file"),
+        "{error}"
+    );
 
     let file = temp_path("regular");
     std::fs::write(&file, b"not a namespace").unwrap();
@@ -244,34 +291,59 @@ fn open_pinned_rejects_a_directory_and_a_regular_file() {
 fn open_pinned_rejects_other_kinds_of_namespace() {
     let error = NetNs::open_pinned("/proc/self/ns/mnt").unwrap_err();
     assert!(
-        matches!(error, Error::WrongNamespaceKind { found: NsKind::Mount, .. }),
+        matches!(
+            error,
+            Error::WrongNamespaceKind {
+                found: NsKind::Mount,
+                ..
+            }
+        ),
         "{error:?}"
     );
-    assert!(error.to_string().contains("mnt namespace, not a network namespace"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("mnt namespace, not a network namespace"),
+        "{error}"
+    );
 }
 
 #[test]
 fn from_name_rejects_names_that_are_not_plain_file_names() {
     for name in ["", ".", "..", "a/b", "../etc", "a\0b"] {
         let error = NetNs::from_name(name).unwrap_err();
-        assert!(matches!(error, Error::InvalidName { .. }), "{name:?}: {error:?}");
+        assert!(
+            matches!(error, Error::InvalidName { .. }),
+            "{name:?}: {error:?}"
+        );
     }
     let error = NetNs::from_name("netns-core-test-no-such-name").unwrap_err();
     assert_eq!(error.errno(), Some(Errno::ENOENT));
-    assert!(error.to_string().contains("/run/netns/netns-core-test-no-such-name"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("/run/netns/netns-core-test-no-such-name"),
+        "{error}"
+    );
 }
 
 #[test]
 fn fds_that_are_not_namespaces_are_rejected() {
     let file = std::fs::File::open("/proc/self/status").unwrap();
     let error = NetNs::from_fd(&file).unwrap_err();
-    assert!(matches!(error, Error::NotANamespace { op: Op::FromFd, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::NotANamespace { op: Op::FromFd, .. }),
+        "{error:?}"
+    );
     let error = NetNs::try_from(OwnedFd::from(file)).unwrap_err();
     assert!(matches!(error, Error::NotANamespace { .. }), "{error:?}");
 
     let mnt = std::fs::File::open("/proc/self/ns/mnt").unwrap();
     let error = NetNs::try_from(OwnedFd::from(mnt)).unwrap_err();
-    assert!(matches!(error, Error::WrongNamespaceKind { .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::WrongNamespaceKind { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -304,12 +376,25 @@ fn pin_outlives_the_handle_and_unpin_removes_it() {
 
     // Pinning over an existing file is refused and leaves the file alone.
     let error = pinned.pin(&path).unwrap_err();
-    assert!(matches!(error, Error::Syscall { op: Op::Pin, errno: Errno::EEXIST, .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::Syscall {
+                op: Op::Pin,
+                errno: Errno::EEXIST,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
 
     netns_core::unpin(&path).unwrap();
     assert!(!path.exists());
     let error = netns_core::unpin(&path).unwrap_err();
-    assert!(matches!(error, Error::Syscall { op: Op::Unpin, .. }), "{error:?}");
+    assert!(
+        matches!(error, Error::Syscall { op: Op::Unpin, .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -343,12 +428,19 @@ fn capability_check_matches_the_world() {
 }
 
 #[test]
-fn debug_shows_fd_inode_and_cookie_once_known() {
+fn debug_shows_fd_inode_path_and_cookie_where_known() {
     world();
     let ns = NetNs::new().unwrap();
     let text = format!("{ns:?}");
     assert!(text.contains(&format!("fd: {}", ns.fd())), "{text}");
     assert!(text.contains(&format!("ino: {}", ns.id().ino())), "{text}");
-    let cookie = ns.cookie().unwrap();
-    assert!(format!("{ns:?}").contains(&format!("cookie: {cookie}")));
+    assert!(
+        text.contains(&format!("cookie: {}", ns.cookie().unwrap())),
+        "{text}"
+    );
+    let opened = NetNs::open_pinned("/proc/thread-self/ns/net").unwrap();
+    assert!(
+        format!("{opened:?}").contains("path: \"/proc/thread-self/ns/net\""),
+        "{opened:?}"
+    );
 }

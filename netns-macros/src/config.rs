@@ -157,9 +157,10 @@ impl Config {
             }
             Key::WorkerThreads => {
                 let n = match value {
+                    // syn reads `-1` as one negative literal.
                     Expr::Lit(syn::ExprLit {
                         lit: Lit::Int(int), ..
-                    }) => {
+                    }) if !int.base10_digits().starts_with('-') => {
                         let n = int.base10_parse::<usize>()?;
                         if n == 0 {
                             return Err(Error::new_spanned(
@@ -212,9 +213,7 @@ impl Config {
                 meta,
                 "`worker_threads` needs `flavor = \"multi_thread\"`; a current_thread runtime has no worker threads",
             )),
-            (Some((FlavorName::CurrentThread, _)), None) | (None, None) => {
-                Ok(Some(Flavor::CurrentThread))
-            }
+            (Some((FlavorName::CurrentThread, _)) | None, None) => Ok(Some(Flavor::CurrentThread)),
             (Some((FlavorName::MultiThread, _)), _) | (None, Some(_)) => {
                 Ok(Some(Flavor::MultiThread { worker_threads }))
             }

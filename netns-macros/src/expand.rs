@@ -114,12 +114,11 @@ fn flavor_tokens(private: &Ident, flavor: Flavor) -> TokenStream {
     match flavor {
         Flavor::CurrentThread => quote!(#private::Flavor::CurrentThread),
         Flavor::MultiThread { worker_threads } => {
-            let worker_threads = match worker_threads {
-                Some(n) => {
-                    let n = Literal::usize_unsuffixed(n);
-                    quote!(::core::option::Option::Some(#n))
-                }
-                None => quote!(::core::option::Option::None),
+            let worker_threads = if let Some(n) = worker_threads {
+                let n = Literal::usize_unsuffixed(n);
+                quote!(::core::option::Option::Some(#n))
+            } else {
+                quote!(::core::option::Option::None)
             };
             quote!(#private::Flavor::MultiThread { worker_threads: #worker_threads })
         }

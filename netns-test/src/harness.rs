@@ -35,6 +35,7 @@ pub struct Options {
 /// The body's result is turned into an [`ExitCode`] on the namespace thread,
 /// so its error type need not be `Send`; libtest then prints the error (as
 /// for any test returning `Result`) and fails the test.
+#[track_caller]
 pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Send) -> ExitCode {
     let Some(startup) = startup() else {
         panic!("{NEVER_RAN}");
@@ -48,13 +49,14 @@ pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Se
     };
     let ns = create(options.loopback)
         .unwrap_or_else(|error| panic!("netns_test: cannot create the test's namespace: {error}"));
-    let expected = ns
-        .cookie()
-        .unwrap_or_else(|error| panic!("netns_test: cannot read the test namespace's cookie: {error}"));
+    let expected = ns.cookie().unwrap_or_else(|error| {
+        panic!("netns_test: cannot read the test namespace's cookie: {error}")
+    });
     let code = ns
         .run(|| {
-            let inside = get_netns_cookie()
-                .unwrap_or_else(|error| panic!("netns_test: cannot read the body's cookie: {error}"));
+            let inside = get_netns_cookie().unwrap_or_else(|error| {
+                panic!("netns_test: cannot read the body's cookie: {error}")
+            });
             assert!(
                 inside != host && inside == expected,
                 "netns_test: the body is not isolated: its namespace cookie is {inside}, the \
@@ -64,8 +66,9 @@ pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Se
         })
         .unwrap_or_else(|error| panic!("netns_test: cannot enter the test's namespace: {error}"));
     drop(ns);
-    let after = get_netns_cookie()
-        .unwrap_or_else(|error| panic!("netns_test: cannot read the cookie after the test: {error}"));
+    let after = get_netns_cookie().unwrap_or_else(|error| {
+        panic!("netns_test: cannot read the cookie after the test: {error}")
+    });
     assert_eq!(
         after, host,
         "netns_test: the test's own thread left the host namespace (cookie {after}, host {host})"
@@ -96,8 +99,12 @@ fn create(loopback: bool) -> Result<NetNs, Error> {
 }
 
 /// Fails the test with the reason and the fixes, or skips it on request.
+#[track_caller]
 fn unavailable(error: &Error) -> ExitCode {
-    let test = std::thread::current().name().unwrap_or("this test").to_owned();
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_owned();
     let skip = std::env::var(UNSUPPORTED_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("skip"));
     if skip {
         // Straight to the process's stderr: libtest would swallow the

@@ -24,7 +24,7 @@ mod expansions_type_check {
     use netns_test::{NetNs, netns_test};
 
     mod reexport {
-        pub use netns_test::*;
+        pub(super) use netns_test::*;
     }
 
     #[netns_test]

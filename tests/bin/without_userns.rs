@@ -67,9 +67,13 @@ fn main() -> ExitCode {
 /// to further user namespaces, and drop to uid/gid 65534 (losing every capability).
 fn become_nobody(parent: &mut UnixStream) -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| format!("unshare(CLONE_NEWUSER): {e}"))?;
-    parent.write_all(b"u").map_err(|e| format!("tell parent: {e}"))?;
+    parent
+        .write_all(b"u")
+        .map_err(|e| format!("tell parent: {e}"))?;
     let mut byte = [0];
-    parent.read_exact(&mut byte).map_err(|e| format!("wait for the id map: {e}"))?;
+    parent
+        .read_exact(&mut byte)
+        .map_err(|e| format!("wait for the id map: {e}"))?;
     std::fs::write("/proc/sys/user/max_user_namespaces", "0")
         .map_err(|e| format!("write user.max_user_namespaces: {e}"))?;
     setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
@@ -83,12 +87,17 @@ fn become_nobody(parent: &mut UnixStream) -> Result<(), String> {
 /// the same host ids, so that 65534 inside is 65534 outside.
 fn map_ids(child: i32, stream: &mut UnixStream) -> Result<(), String> {
     let mut byte = [0];
-    stream.read_exact(&mut byte).map_err(|e| format!("wait for the child: {e}"))?;
+    stream
+        .read_exact(&mut byte)
+        .map_err(|e| format!("wait for the child: {e}"))?;
     for map in ["uid_map", "gid_map"] {
         let path = format!("/proc/{child}/{map}");
-        std::fs::write(&path, "0 0 65536").map_err(|e| format!("write {path}: {e} (run as root)"))?;
+        std::fs::write(&path, "0 0 65536")
+            .map_err(|e| format!("write {path}: {e} (run as root)"))?;
     }
-    stream.write_all(b"m").map_err(|e| format!("tell child: {e}"))
+    stream
+        .write_all(b"m")
+        .map_err(|e| format!("tell child: {e}"))
 }
 
 fn fail(why: &str) -> ExitCode {
