@@ -152,7 +152,10 @@ fn fifty_bodies_hold_the_same_port_at_once() {
         .map(|_| {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
-                let options = netns_test::__private::Options { loopback: true };
+                let options = netns_test::__private::Options {
+                    loopback: true,
+                    should_panic: None,
+                };
                 netns_test::__private::run(options, |_| {
                     let _listener = TcpListener::bind("127.0.0.1:9000").unwrap();
                     barrier.wait();

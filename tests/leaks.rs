@@ -22,12 +22,18 @@ fn main() {
 
 /// One test's worth of work: a namespace with lo up, a server and a client.
 fn one_test() -> Result<(), String> {
-    let code = run(Options { loopback: true }, |_| {
-        let listener = TcpListener::bind("127.0.0.1:80").unwrap();
-        let _client = TcpStream::connect("127.0.0.1:80").unwrap();
-        listener.accept().unwrap();
-        std::thread::spawn(|| ()).join().unwrap();
-    });
+    let code = run(
+        Options {
+            loopback: true,
+            should_panic: None,
+        },
+        |_| {
+            let listener = TcpListener::bind("127.0.0.1:80").unwrap();
+            let _client = TcpStream::connect("127.0.0.1:80").unwrap();
+            listener.accept().unwrap();
+            std::thread::spawn(|| ()).join().unwrap();
+        },
+    );
     check(code == ExitCode::SUCCESS, || {
         format!("a test failed: {code:?}")
     })

@@ -186,7 +186,10 @@ fn perform(task: Task, park: &OwnedFd) -> (Result<Answer>, bool) {
             Err(error) => return (Err(error), true),
         },
         Task::Loopback(fd) => match enter(Op::Loopback, fd) {
-            Ok(()) => (Op::Loopback, loopback::set_up_here().map(|()| Answer::Done)),
+            Ok(()) => (
+                Op::Loopback,
+                loopback::bring_up_loopback().map(|()| Answer::Done),
+            ),
             Err(error) => return (Err(error), true),
         },
     };
@@ -205,7 +208,7 @@ fn create_here(loopback: bool) -> Result<Answer> {
     let fd = nsfile::open(Op::New, THREAD_SELF_NET.as_ref())?;
     let id = nsfile::id_of(Op::New, &fd)?;
     if loopback {
-        loopback::set_up_here()?;
+        loopback::bring_up_loopback()?;
     }
     // While we are inside: a socket and a getsockopt, ~1% of a creation, and
     // the handle never has to come back here for its cookie. Kernels before

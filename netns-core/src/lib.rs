@@ -63,6 +63,7 @@ mod userns;
 
 pub use cookie::get_netns_cookie;
 pub use error::{Error, NsKind, Op, Result};
+pub use loopback::bring_up_loopback;
 pub use netns::{NetNs, unpin};
 pub use nsfile::NsId;
 pub use userns::{enter_user_namespace, has_cap_sys_admin, thread_count};

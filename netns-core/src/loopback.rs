@@ -6,13 +6,22 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Op, Result};
 
-/// Sets `IFF_UP` on `lo` in the calling thread's network namespace.
+/// Brings the loopback interface `lo` up in the calling thread's network namespace.
 ///
 /// A new namespace has `lo` down, so `connect` to 127.0.0.1 fails with
-/// `ENETUNREACH` until this runs. It uses the classic
+/// `ENETUNREACH` until this runs. For a namespace you hold a handle to, see
+/// [`NetNs::set_loopback_up`](crate::NetNs::set_loopback_up); this function
+/// is for code already inside one, e.g. a process started with `unshare -n`.
+/// It uses the
 /// [`SIOCSIFFLAGS`](https://man7.org/linux/man-pages/man7/netdevice.7.html)
-/// ioctl: one socket and two ioctls, cheaper than a netlink round trip.
-pub(crate) fn set_up_here() -> Result<()> {
+/// ioctl (one socket, two ioctls: cheaper than a netlink round trip), and
+/// does nothing if `lo` is up already.
+///
+/// # Errors
+///
+/// [`Error::Syscall`] for `socket` (`EMFILE`) or the ioctls (`EPERM`
+/// without `CAP_NET_ADMIN` over the namespace).
+pub fn bring_up_loopback() -> Result<()> {
     // SAFETY: socket(2) takes no pointers; a negative return is handled below.
     let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if raw < 0 {

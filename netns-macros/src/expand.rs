@@ -3,7 +3,10 @@
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Error, Item, ItemFn, ReturnType, Type};
+use syn::{
+    Attribute, Error, Expr, ExprLit, Item, ItemFn, Lit, LitStr, Meta, MetaNameValue, ReturnType,
+    Type,
+};
 
 use crate::config::{Config, Flavor};
 use crate::signature;
@@ -86,8 +89,15 @@ fn generate(func: ItemFn, config: &Config, takes_ns: bool, flavor: Option<Flavor
             quote!(|#ns: &#private::NetNs| #private::block_on(#ns, #flavor, #call))
         }
     };
+    let should_panic = match should_panic(&attrs) {
+        None => quote!(::core::option::Option::None),
+        Some(expected) => quote!(::core::option::Option::Some(#expected)),
+    };
     let run = quote_spanned! {span=>
-        #private::run(#private::Options { loopback: #loopback }, #closure)
+        #private::run(
+            #private::Options { loopback: #loopback, should_panic: #should_panic },
+            #closure,
+        )
     };
     // libtest only accepts `#[should_panic]` on a test returning `()`, so a
     // unit test stays unit; otherwise the body's value is reported inside
@@ -108,6 +118,38 @@ fn generate(func: ItemFn, config: &Config, takes_ns: bool, flavor: Option<Flavor
             #tail
         }
     }
+}
+
+/// `Some(expected)` if the test carries `#[should_panic]` (`""` when it names
+/// no expected text). The runtime needs to know: a test that expects a
+/// panic must not be passed by the harness's own panic when, say, no
+/// namespace can be had.
+fn should_panic(attrs: &[Attribute]) -> Option<String> {
+    let attr = attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("should_panic"))?;
+    let mut expected = String::new();
+    match &attr.meta {
+        Meta::NameValue(MetaNameValue {
+            value:
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(text),
+                    ..
+                }),
+            ..
+        }) => expected = text.value(),
+        Meta::List(_) => {
+            // Anything malformed is left for libtest's own attribute to report.
+            let _ = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("expected") {
+                    expected = meta.value()?.parse::<LitStr>()?.value();
+                }
+                Ok(())
+            });
+        }
+        _ => {}
+    }
+    Some(expected)
 }
 
 fn flavor_tokens(private: &Ident, flavor: Flavor) -> TokenStream {

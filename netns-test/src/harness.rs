@@ -17,11 +17,13 @@ pub const UNSUPPORTED_ENV: &str = "NETNS_TEST_UNSUPPORTED";
 /// `user.max_net_namespaces` limit frees room soon.
 const ENOSPC_PATIENCE: Duration = Duration::from_secs(10);
 
-/// Options of one test, as the attribute's arguments set them.
+/// Options of one test, as the attribute and its other attributes set them.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Bring `lo` up before the body runs.
     pub loopback: bool,
+    /// `Some(expected)` for a `#[should_panic]` test (`""` if it names no text).
+    pub should_panic: Option<&'static str>,
 }
 
 /// Runs `body` inside a new network namespace and reports its result there.
@@ -38,42 +40,72 @@ pub struct Options {
 #[track_caller]
 pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Send) -> ExitCode {
     let Some(startup) = startup() else {
-        panic!("{NEVER_RAN}");
+        return setup_failed(options, NEVER_RAN.to_owned());
     };
     if let Mode::Unavailable(error) = &startup.mode {
-        return unavailable(error);
+        return unavailable(options, error);
     }
     let host = match &startup.host_cookie {
         Ok(cookie) => *cookie,
-        Err(error) => panic!("netns_test: cannot read the host namespace's cookie: {error}"),
+        Err(error) => {
+            return setup_failed(options, format!("cannot read the host's cookie: {error}"));
+        }
     };
-    let ns = create(options.loopback)
-        .unwrap_or_else(|error| panic!("netns_test: cannot create the test's namespace: {error}"));
-    let expected = ns.cookie().unwrap_or_else(|error| {
-        panic!("netns_test: cannot read the test namespace's cookie: {error}")
+    let ns = match create(options.loopback) {
+        Ok(ns) => ns,
+        Err(error) => return setup_failed(options, format!("cannot create a namespace: {error}")),
+    };
+    let expected = match ns.cookie() {
+        Ok(cookie) => cookie,
+        Err(error) => return setup_failed(options, format!("cannot read its cookie: {error}")),
+    };
+    let ran = ns.run(|| {
+        let inside = match get_netns_cookie() {
+            Ok(cookie) => cookie,
+            Err(error) => return Err(format!("cannot read the body's cookie: {error}")),
+        };
+        if inside == host || inside != expected {
+            return Err(format!(
+                "the body is not isolated: its namespace cookie is {inside}, the host's is \
+                 {host}, and the test namespace's is {expected}"
+            ));
+        }
+        Ok(body(&ns).report())
     });
-    let code = ns
-        .run(|| {
-            let inside = get_netns_cookie().unwrap_or_else(|error| {
-                panic!("netns_test: cannot read the body's cookie: {error}")
-            });
-            assert!(
-                inside != host && inside == expected,
-                "netns_test: the body is not isolated: its namespace cookie is {inside}, the \
-                 host's is {host}, and the test namespace's is {expected}"
-            );
-            body(&ns).report()
-        })
-        .unwrap_or_else(|error| panic!("netns_test: cannot enter the test's namespace: {error}"));
     drop(ns);
-    let after = get_netns_cookie().unwrap_or_else(|error| {
-        panic!("netns_test: cannot read the cookie after the test: {error}")
-    });
-    assert_eq!(
-        after, host,
-        "netns_test: the test's own thread left the host namespace (cookie {after}, host {host})"
-    );
-    code
+    let code = match ran {
+        Ok(Ok(code)) => code,
+        Ok(Err(why)) => return setup_failed(options, why),
+        Err(error) => return setup_failed(options, format!("cannot enter the namespace: {error}")),
+    };
+    match get_netns_cookie() {
+        Ok(after) if after == host => code,
+        Ok(after) => setup_failed(
+            options,
+            format!("the test's own thread left the host namespace (cookie {after}, host {host})"),
+        ),
+        Err(error) => setup_failed(
+            options,
+            format!("cannot read the cookie after the test: {error}"),
+        ),
+    }
+}
+
+/// Fails the test for a reason of the harness's, not the body's.
+///
+/// Usually by panicking with the message. But a `#[should_panic]` test
+/// would *pass* on any panic (on one containing its expected text, with
+/// `expected`), so there the message is printed (libtest shows a failed
+/// test's output) and the test returns without the panic it expects,
+/// which fails it.
+#[track_caller]
+fn setup_failed(options: Options, why: String) -> ExitCode {
+    let message = format!("netns_test: {why}");
+    if options.should_panic.is_some() {
+        println!("{message}");
+        return ExitCode::FAILURE;
+    }
+    panic!("{message}")
 }
 
 /// `NetNs::new`, retrying `ENOSPC` with a bounded exponential backoff.
@@ -100,30 +132,37 @@ fn create(loopback: bool) -> Result<NetNs, Error> {
 
 /// Fails the test with the reason and the fixes, or skips it on request.
 #[track_caller]
-fn unavailable(error: &Error) -> ExitCode {
+fn unavailable(options: Options, error: &Error) -> ExitCode {
     let test = std::thread::current()
         .name()
         .unwrap_or("this test")
         .to_owned();
     let skip = std::env::var(UNSUPPORTED_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("skip"));
-    if skip {
-        // Straight to the process's stderr: libtest would swallow the
-        // captured output of a passing test, and a skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: {test}: network namespaces are unavailable ({UNSUPPORTED_ENV}=skip): {error}"
+    if !skip {
+        return setup_failed(
+            options,
+            format!(
+                "{test} needs a network namespace, and none can be had.\n\
+                 What was tried: this process lacks CAP_SYS_ADMIN, so before main it tried to \
+                 enter an unprivileged user namespace.\n\
+                 What failed: {error}\n\
+                 Fix one of: run the tests as root; allow unprivileged user namespaces \
+                 (sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu, \
+                 sysctl -w user.max_user_namespaces=15000, or a container without its seccomp \
+                 profile); or set {UNSUPPORTED_ENV}=skip to pass these tests with a `skipped:` \
+                 line instead."
+            ),
         );
-        return ExitCode::SUCCESS;
     }
-    panic!(
-        "netns_test: {test} needs a network namespace, and none can be had.\n\
-         What was tried: this process lacks CAP_SYS_ADMIN, so before main it tried to enter an \
-         unprivileged user namespace.\n\
-         What failed: {error}\n\
-         Fix one of: run the tests as root; allow unprivileged user namespaces \
-         (sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu, \
-         sysctl -w user.max_user_namespaces=15000, or a container without its seccomp \
-         profile); or set {UNSUPPORTED_ENV}=skip to pass these tests with a `skipped:` line \
-         instead."
-    )
+    let line = format!(
+        "skipped: {test}: network namespaces are unavailable ({UNSUPPORTED_ENV}=skip): {error}"
+    );
+    // Straight to the process's stderr: libtest would swallow the captured
+    // output of a passing test, and a skip must be seen.
+    let _ = writeln!(std::io::stderr(), "{line}");
+    match options.should_panic {
+        // The panic it expects, so that it passes like every skipped test.
+        Some(expected) => panic!("{line} (the test expects a panic with {expected:?})"),
+        None => ExitCode::SUCCESS,
+    }
 }

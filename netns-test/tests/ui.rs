@@ -18,8 +18,7 @@ fn ui() {
 /// trybuild builds its cases as binaries, where `#[test]` removes the
 /// generated fn before type checking; this test target is built with
 /// `--test`, so the expansions below are type checked against the real
-/// runtime. They are ignored because running them is netns-test's own tests'
-/// job.
+/// runtime, and run.
 mod expansions_type_check {
     use netns_test::{NetNs, netns_test};
 
@@ -28,25 +27,21 @@ mod expansions_type_check {
     }
 
     #[netns_test]
-    #[ignore = "compile-time check"]
     fn no_param() {}
 
     #[netns_test]
-    #[ignore = "compile-time check"]
+    #[allow(clippy::unused_unit)]
     fn unit_return() -> () {}
 
     #[netns_test(loopback = false)]
-    #[ignore = "compile-time check"]
     fn ns_param(ns: &NetNs) {
         let _ = ns;
     }
 
     #[netns_test]
-    #[ignore = "compile-time check"]
     fn wildcard_param(_: &netns_test::NetNs) {}
 
     #[netns_test]
-    #[ignore = "compile-time check"]
     fn result(ns: &'_ NetNs) -> Result<(), String> {
         let _ = ns;
         let n: u32 = "1".parse().map_err(|e| format!("{e}"))?;
@@ -57,16 +52,13 @@ mod expansions_type_check {
     }
 
     #[netns_test(crate = reexport)]
-    #[ignore = "compile-time check"]
     fn crate_path() {}
 
     #[netns_test(crate = "self::reexport")]
-    #[ignore = "compile-time check"]
     fn crate_string() {}
 
     #[netns_test]
     #[should_panic(expected = "boom")]
-    #[ignore = "compile-time check"]
     fn should_panic() {
         panic!("boom");
     }
@@ -76,7 +68,6 @@ mod expansions_type_check {
         use netns_test::{NetNs, netns_test};
 
         #[netns_test]
-        #[ignore = "compile-time check"]
         async fn current_thread(ns: &NetNs) -> Result<(), String> {
             let _ = ns;
             ::tokio::task::yield_now().await;
@@ -84,18 +75,15 @@ mod expansions_type_check {
         }
 
         #[netns_test(flavor = "multi_thread")]
-        #[ignore = "compile-time check"]
         async fn multi_thread() {
             ::tokio::task::spawn(async {}).await.unwrap();
         }
 
         #[netns_test(worker_threads = 2)]
-        #[ignore = "compile-time check"]
         async fn worker_threads(_: &NetNs) {}
 
         #[netns_test(flavor = "current_thread")]
         #[should_panic(expected = "boom")]
-        #[ignore = "compile-time check"]
         async fn should_panic() {
             panic!("boom");
         }
