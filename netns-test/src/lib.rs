@@ -11,7 +11,7 @@
 //!     let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
 //!     assert_eq!(client.peer_addr().unwrap().port(), 80);
 //! }
-//! # fn main() { binds_port_80_without_root() }
+//! # fn main() {}
 //! ```
 //!
 //! Each `#[netns_test]` is a `#[test]` whose body runs in a brand-new
