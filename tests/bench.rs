@@ -1,0 +1,584 @@
+//! The benchmark: each of our operations against the same work done with
+//! bare system calls written here, in one run, as ratios.
+//!
+//! ```text
+//! cargo bench -p netns-tests --bench netns            # as root
+//! setpriv --reuid=65534 --regid=65534 --clear-groups \
+//!     target/release/deps/netns-HASH                  # in the user-namespace world
+//! ```
+//!
+//! Absolute times drift on a shared machine; ratios measured in the same
+//! run, with the two sides interleaved round by round, hold. Each figure is
+//! the median over rounds of the mean time per operation in a round.
+//! Sections: creation, `run`, cookies, per-test overhead of a 200-test
+//! suite, and scale (5,000 live namespaces; 20,000 create/destroy cycles).
+//! Pass section names (`create run cookie suite scale`) to run only those.
+
+use std::ffi::CStr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use netns_core::{NetNs, get_netns_cookie};
+use netns_tests::census::{open_fds, threads};
+
+const ROUNDS: usize = 7;
+
+fn main() {
+    let sections: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |name: &str| sections.is_empty() || sections.iter().any(|s| s == name);
+    // Links netns-test's constructor: unprivileged, this process is in a
+    // user namespace of its own before main, as a test process would be.
+    let mode = netns_test::mode();
+    println!("netns benchmark — {}", world_line(mode));
+    println!("kernel {}, {} cores\n", kernel(), cores());
+    raise_fd_limit(60_000);
+
+    let mut table = Table::default();
+    let bare = BareThread::start();
+    if wanted("create") {
+        creation(&mut table, &bare);
+    }
+    if wanted("run") {
+        run_round_trip(&mut table, &bare);
+    }
+    if wanted("cookie") {
+        cookies(&mut table);
+    }
+    table.print();
+    if wanted("suite") {
+        suite();
+    }
+    if wanted("scale") {
+        scale(&bare);
+    }
+}
+
+// ---------------------------------------------------------------- sections
+
+fn creation(table: &mut Table, bare: &BareThread) {
+    const N: usize = 200;
+    let (ours, base) = interleave(
+        N,
+        || drop(NetNs::new().unwrap()),
+        |n| bare.create_many(n, false),
+    );
+    table.row("NetNs::new() + drop", ours, "bare unshare on a long-lived thread", base, Some(1.05));
+    let fresh = rounds(N, |n| fresh_thread_creations(n));
+    table.row("NetNs::new() + drop", ours, "bare unshare on a fresh thread each", fresh, None);
+    let (ours, base) = interleave(
+        N,
+        || drop(NetNs::new_with_loopback().unwrap()),
+        |n| bare.create_many(n, true),
+    );
+    table.row("NetNs::new_with_loopback() + drop", ours, "bare unshare + lo up, long-lived thread", base, Some(1.05));
+}
+
+fn run_round_trip(table: &mut Table, bare: &BareThread) {
+    const N: usize = 2_000;
+    let ns = NetNs::new().unwrap();
+    let (ours, base) = interleave(N, || ns.run(|| ()).unwrap(), |n| bare.setns_pairs(&ns, n));
+    table.row("NetNs::run(|| ()) round trip", ours, "bare setns in + setns back", base, Some(2.0));
+    let fresh = rounds(N, |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            let fd = ns.as_raw_fd();
+            std::thread::spawn(move || check(unsafe_setns(fd), "setns")).join().unwrap();
+        }
+        started.elapsed()
+    });
+    table.row("NetNs::run(|| ()) round trip", ours, "fresh thread + bare setns", fresh, None);
+}
+
+fn cookies(table: &mut Table) {
+    const N: usize = 20_000;
+    let (ours, base) = interleave(N, || {
+        std::hint::black_box(get_netns_cookie().unwrap());
+    }, |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(bare_cookie());
+        }
+        started.elapsed()
+    });
+    table.row("get_netns_cookie()", ours, "bare socket + getsockopt + close", base, Some(1.1));
+    let ns = NetNs::new().unwrap();
+    let (ours, base) = interleave(N, || {
+        std::hint::black_box(ns.cookie().unwrap());
+    }, |n| {
+        let started = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(bare_cookie());
+        }
+        started.elapsed()
+    });
+    table.row("NetNs::cookie() (a namespace from new)", ours, "bare socket + getsockopt + close", base, Some(1.1));
+}
+
+/// The 200-test suite as `#[netns_test]`, as plain `#[test]`, and as one
+/// `unshare -rn` process per test.
+fn suite() {
+    println!("\n200-test suite (each test binds and connects a TCP socket on 127.0.0.1)");
+    let Some((netns, plain)) = suite_binaries() else {
+        println!("  suite binaries not found next to this one: run `cargo bench -p netns-tests`");
+        return;
+    };
+    let parallel = cores();
+    let time = |what: &dyn Fn() -> bool| {
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                assert!(what(), "a suite run failed");
+                started.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[times.len() / 2]
+    };
+    let run_binary = |bin: &Path| {
+        Command::new(bin).arg("-q").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+    };
+    let with_netns = time(&|| run_binary(&netns));
+    let with_plain = time(&|| run_binary(&plain));
+    let names = test_names(&plain);
+    let per_process = time(&|| process_per_test(&plain, &names, parallel));
+    let per_test = |d: Duration| d.as_secs_f64() * 1e3 / names.len() as f64;
+    println!("  {:<44} {:>9.1} ms  ({:.3} ms/test)", "#[netns_test], one process", ms(with_netns), per_test(with_netns));
+    println!("  {:<44} {:>9.1} ms  ({:.3} ms/test)", "plain #[test], one process, no isolation", ms(with_plain), per_test(with_plain));
+    println!(
+        "  {:<44} {:>9.1} ms  ({:.3} ms/test)",
+        format!("one `unshare -rn` process per test, {parallel} at once"),
+        ms(per_process),
+        per_test(per_process)
+    );
+    let speedup = per_process.as_secs_f64() / with_netns.as_secs_f64();
+    let overhead = per_test(with_netns) - per_test(with_plain);
+    println!(
+        "  => #[netns_test] is {speedup:.1}x faster than process-per-test (target >= 4x: {}), \
+         and adds {overhead:.3} ms per test over plain #[test] (target <= 1 ms: {})",
+        verdict(speedup >= 4.0),
+        verdict(overhead <= 1.0)
+    );
+}
+
+fn scale(bare: &BareThread) {
+    const LIVE: usize = 5_000;
+    const CHURN: usize = 20_000;
+    println!("\nscale");
+    // 5,000 alive at once, ours then bare, each measured by how much memory
+    // the machine loses while they live.
+    settle();
+    let before = Memory::now();
+    let started = Instant::now();
+    let live: Vec<NetNs> = (0..LIVE).map(|_| NetNs::new().unwrap()).collect();
+    let rate = LIVE as f64 / started.elapsed().as_secs_f64();
+    let ours = Memory::now().per_item_since(&before, LIVE);
+    drop(live);
+    settle();
+    let before = Memory::now();
+    let fds = bare.hold_many(LIVE);
+    let base = Memory::now().per_item_since(&before, LIVE);
+    drop(fds);
+    println!("  {LIVE} live namespaces: created at {rate:.0}/s, no error");
+    println!(
+        "  kernel memory per namespace: ours {:.0} kB, bare {:.0} kB, ratio {:.2} (target <= 1.1: {}); \
+         process memory per namespace: {:.2} kB",
+        ours.kernel_kb,
+        base.kernel_kb,
+        ours.kernel_kb / base.kernel_kb,
+        verdict(ours.kernel_kb / base.kernel_kb <= 1.1),
+        ours.process_kb
+    );
+    if let (Some(ours), Some(base)) = (ours.slab_kb, base.slab_kb) {
+        println!("  slab per namespace (/proc/slabinfo): ours {ours:.0} kB, bare {base:.0} kB");
+    }
+
+    settle();
+    let (fds_before, threads_before) = (open_fds(), threads());
+    let mut per_thousand = Vec::new();
+    for _ in 0..CHURN / 1_000 {
+        let started = Instant::now();
+        for _ in 0..1_000 {
+            drop(NetNs::new().unwrap());
+        }
+        per_thousand.push(1_000.0 / started.elapsed().as_secs_f64());
+    }
+    let (first, last) = (per_thousand[0], per_thousand[per_thousand.len() - 1]);
+    println!(
+        "  {CHURN} create/destroy cycles: first 1,000 at {first:.0}/s, last 1,000 at {last:.0}/s, \
+         last/first {:.2} (target >= 0.9: {})",
+        last / first,
+        verdict(last / first >= 0.9)
+    );
+    println!(
+        "  fds {fds_before} -> {}, threads {threads_before} -> {} (target: unchanged: {})",
+        open_fds(),
+        threads(),
+        verdict(open_fds() == fds_before && threads() == threads_before)
+    );
+}
+
+// ------------------------------------------------- the bare-syscall baseline
+
+/// A long-lived thread, parked in a namespace of its own, that does the
+/// baseline work with bare libc calls, timed on the thread itself.
+struct BareThread {
+    jobs: mpsc::Sender<Box<dyn FnOnce(RawFd) + Send>>,
+}
+
+impl BareThread {
+    fn start() -> BareThread {
+        let (jobs, rx) = mpsc::channel::<Box<dyn FnOnce(RawFd) + Send>>();
+        std::thread::spawn(move || {
+            // SAFETY: plain syscalls on this thread; results checked.
+            check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
+            let park = open_thread_self_net();
+            for job in rx {
+                job(park.as_raw_fd());
+            }
+        });
+        BareThread { jobs }
+    }
+
+    fn on_thread<T: Send + 'static>(&self, job: impl FnOnce(RawFd) -> T + Send + 'static) -> T {
+        let (tx, rx) = mpsc::channel();
+        let job = Box::new(move |park| {
+            let _ = tx.send(job(park));
+        });
+        self.jobs.send(job).unwrap();
+        rx.recv().unwrap()
+    }
+
+    /// `n` times: unshare, open the new namespace, (lo up,) go back to the parking spot, close.
+    fn create_many(&self, n: usize, loopback: bool) -> Duration {
+        self.on_thread(move |park| {
+            let started = Instant::now();
+            for _ in 0..n {
+                // SAFETY: plain syscalls on this thread; results checked.
+                check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
+                let fd = open_thread_self_net();
+                if loopback {
+                    bare_loopback_up();
+                }
+                check(unsafe_setns(park), "setns");
+                drop(fd);
+            }
+            started.elapsed()
+        })
+    }
+
+    /// `n` namespaces held open at once; dropped by the caller.
+    fn hold_many(&self, n: usize) -> Vec<OwnedFd> {
+        self.on_thread(move |park| {
+            (0..n)
+                .map(|_| {
+                    // SAFETY: plain syscalls on this thread; results checked.
+                    check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
+                    let fd = open_thread_self_net();
+                    check(unsafe_setns(park), "setns");
+                    fd
+                })
+                .collect()
+        })
+    }
+
+    /// `n` times: setns into `ns` and back to the parking spot.
+    fn setns_pairs(&self, ns: &NetNs, n: usize) -> Duration {
+        let target = ns.try_clone().unwrap();
+        self.on_thread(move |park| {
+            let started = Instant::now();
+            for _ in 0..n {
+                check(unsafe_setns(target.as_raw_fd()), "setns");
+                check(unsafe_setns(park), "setns");
+            }
+            started.elapsed()
+        })
+    }
+}
+
+fn fresh_thread_creations(n: usize) -> Duration {
+    let started = Instant::now();
+    for _ in 0..n {
+        let fd = std::thread::spawn(|| {
+            // SAFETY: plain syscalls on a thread that ends right after.
+            check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
+            open_thread_self_net()
+        })
+        .join()
+        .unwrap();
+        drop(fd);
+    }
+    started.elapsed()
+}
+
+fn open_thread_self_net() -> OwnedFd {
+    const PATH: &CStr = c"/proc/thread-self/ns/net";
+    // SAFETY: a valid C string; the result is checked before use.
+    let fd = unsafe { libc::open(PATH.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    check(fd, "open");
+    // SAFETY: a new fd that nothing else owns.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+fn unsafe_setns(fd: RawFd) -> i32 {
+    // SAFETY: setns only reads the fd; callers keep it open.
+    unsafe { libc::setns(fd, libc::CLONE_NEWNET) }
+}
+
+fn bare_cookie() -> u64 {
+    // SAFETY: plain syscalls on memory we own; results checked.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        check(fd, "socket");
+        let mut cookie = 0u64;
+        let mut len = size_of::<u64>() as libc::socklen_t;
+        let rc = libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_NETNS_COOKIE, (&raw mut cookie).cast(), &mut len);
+        check(rc, "getsockopt");
+        libc::close(fd);
+        cookie
+    }
+}
+
+fn bare_loopback_up() {
+    // SAFETY: plain syscalls on a zeroed `ifreq` we own; results checked.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        check(fd, "socket");
+        let mut req: libc::ifreq = std::mem::zeroed();
+        req.ifr_name[0] = b'l' as libc::c_char;
+        req.ifr_name[1] = b'o' as libc::c_char;
+        check(libc::ioctl(fd, libc::SIOCGIFFLAGS, &raw mut req), "SIOCGIFFLAGS");
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        check(libc::ioctl(fd, libc::SIOCSIFFLAGS, &raw const req), "SIOCSIFFLAGS");
+        libc::close(fd);
+    }
+}
+
+fn check(rc: i32, what: &str) {
+    assert!(rc >= 0, "{what}: {}", std::io::Error::last_os_error());
+}
+
+// ------------------------------------------------------------ measurement
+
+/// Runs `ours` (one operation) and `base` (n operations, timed by itself)
+/// in alternating rounds; returns the median time per operation of each.
+fn interleave(
+    n: usize,
+    mut ours: impl FnMut(),
+    mut base: impl FnMut(usize) -> Duration,
+) -> (Duration, Duration) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        for _ in 0..n {
+            ours();
+        }
+        a.push(started.elapsed() / n as u32);
+        b.push(base(n) / n as u32);
+    }
+    (median(a), median(b))
+}
+
+fn rounds(n: usize, mut f: impl FnMut(usize) -> Duration) -> Duration {
+    median((0..ROUNDS).map(|_| f(n) / n as u32).collect())
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<(String, Duration, String, Duration, Option<f64>)>,
+}
+
+impl Table {
+    fn row(&mut self, ours: &str, t: Duration, base: &str, b: Duration, target: Option<f64>) {
+        self.rows.push((ours.into(), t, base.into(), b, target));
+    }
+
+    fn print(&self) {
+        if self.rows.is_empty() {
+            return;
+        }
+        println!("{:<40} {:>10} | {:<42} {:>10} | {:>6} | target", "ours", "µs/op", "baseline", "µs/op", "ratio");
+        for (ours, t, base, b, target) in &self.rows {
+            let ratio = t.as_secs_f64() / b.as_secs_f64();
+            let target = match target {
+                Some(max) => format!("<= {max}x: {}", verdict(ratio <= *max)),
+                None => "(reference)".into(),
+            };
+            println!("{ours:<40} {:>10.2} | {base:<42} {:>10.2} | {ratio:>6.2} | {target}", us(*t), us(*b));
+        }
+    }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+/// Memory figures per namespace between two readings.
+struct PerItem {
+    kernel_kb: f64,
+    process_kb: f64,
+    slab_kb: Option<f64>,
+}
+
+struct Memory {
+    available_kb: u64,
+    rss_kb: u64,
+    slab_kb: Option<u64>,
+}
+
+impl Memory {
+    fn now() -> Memory {
+        let field = |file: &str, key: &str| -> u64 {
+            std::fs::read_to_string(file)
+                .unwrap_or_default()
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        Memory {
+            available_kb: field("/proc/meminfo", "MemAvailable:"),
+            rss_kb: field("/proc/self/status", "VmRSS:"),
+            slab_kb: slab_kb(),
+        }
+    }
+
+    fn per_item_since(&self, before: &Memory, n: usize) -> PerItem {
+        let n = n as f64;
+        PerItem {
+            kernel_kb: before.available_kb.saturating_sub(self.available_kb) as f64 / n,
+            process_kb: self.rss_kb.saturating_sub(before.rss_kb) as f64 / n,
+            slab_kb: match (self.slab_kb, before.slab_kb) {
+                (Some(a), Some(b)) => Some(a.saturating_sub(b) as f64 / n),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Total slab memory from /proc/slabinfo (root only), in kB.
+fn slab_kb() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/slabinfo").ok()?;
+    let bytes: u64 = text
+        .lines()
+        .skip(2)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let objects: u64 = f.get(2)?.parse().ok()?;
+            let size: u64 = f.get(3)?.parse().ok()?;
+            Some(objects * size)
+        })
+        .sum();
+    Some(bytes / 1024)
+}
+
+/// Waits for the kernel to finish freeing namespaces (it does so
+/// asynchronously), so that one phase's cleanup does not land in the next.
+fn settle() {
+    let mut last = Memory::now().available_kb;
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = Memory::now().available_kb;
+        if now.abs_diff(last) < 2_000 {
+            return;
+        }
+        last = now;
+    }
+}
+
+// ------------------------------------------------------------- the suites
+
+fn suite_binaries() -> Option<(PathBuf, PathBuf)> {
+    let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    let newest = |prefix: &str| {
+        std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.starts_with(prefix) && !name.contains('.')
+            })
+            .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+            .map(|e| e.path())
+    };
+    Some((newest("suite_netns-")?, newest("suite_plain-")?))
+}
+
+fn test_names(bin: &Path) -> Vec<String> {
+    let out = Command::new(bin).args(["--list", "--format", "terse"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Each test in a process of its own, in a new user and network namespace,
+/// `parallel` processes at a time.
+fn process_per_test(bin: &Path, names: &[String], parallel: usize) -> bool {
+    let mut running = Vec::new();
+    let mut ok = true;
+    for name in names {
+        if running.len() == parallel {
+            let child: std::process::Child = running.remove(0);
+            ok &= wait(child);
+        }
+        running.push(
+            Command::new("unshare")
+                .args(["-rn"])
+                .arg(bin)
+                .args(["--exact", name.as_str(), "-q"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+    }
+    for child in running {
+        ok &= wait(child);
+    }
+    ok
+}
+
+fn wait(mut child: std::process::Child) -> bool {
+    child.wait().is_ok_and(|s| s.success())
+}
+
+// ---------------------------------------------------------------- context
+
+fn world_line(mode: &netns_test::Mode) -> String {
+    format!("{mode}, uid {}", nix::unistd::getuid())
+}
+
+fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn raise_fd_limit(want: u64) {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit/setrlimit read and write the struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < want {
+            limit.rlim_cur = want.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+}
