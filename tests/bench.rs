@@ -27,7 +27,10 @@ use netns_tests::census::{open_fds, threads};
 const ROUNDS: usize = 7;
 
 fn main() {
-    let sections: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let sections: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     let wanted = |name: &str| sections.is_empty() || sections.iter().any(|s| s == name);
     // Links netns-test's constructor: unprivileged, this process is in a
     // user namespace of its own before main, as a test process would be.
@@ -65,56 +68,108 @@ fn creation(table: &mut Table, bare: &BareThread) {
         || drop(NetNs::new().unwrap()),
         |n| bare.create_many(n, false),
     );
-    table.row("NetNs::new() + drop", ours, "bare unshare on a long-lived thread", base, Some(1.05));
-    let fresh = rounds(N, |n| fresh_thread_creations(n));
-    table.row("NetNs::new() + drop", ours, "bare unshare on a fresh thread each", fresh, None);
+    table.row(
+        "NetNs::new() + drop",
+        ours,
+        "bare unshare on a long-lived thread",
+        base,
+        Some(1.05),
+    );
+    let fresh = rounds(N, fresh_thread_creations);
+    table.row(
+        "NetNs::new() + drop",
+        ours,
+        "bare unshare on a fresh thread each",
+        fresh,
+        None,
+    );
     let (ours, base) = interleave(
         N,
         || drop(NetNs::new_with_loopback().unwrap()),
         |n| bare.create_many(n, true),
     );
-    table.row("NetNs::new_with_loopback() + drop", ours, "bare unshare + lo up, long-lived thread", base, Some(1.05));
+    table.row(
+        "NetNs::new_with_loopback() + drop",
+        ours,
+        "bare unshare + lo up, long-lived thread",
+        base,
+        Some(1.05),
+    );
 }
 
 fn run_round_trip(table: &mut Table, bare: &BareThread) {
     const N: usize = 2_000;
     let ns = NetNs::new().unwrap();
     let (ours, base) = interleave(N, || ns.run(|| ()).unwrap(), |n| bare.setns_pairs(&ns, n));
-    table.row("NetNs::run(|| ()) round trip", ours, "bare setns in + setns back", base, Some(2.0));
+    table.row(
+        "NetNs::run(|| ()) round trip",
+        ours,
+        "bare setns in + setns back",
+        base,
+        Some(2.0),
+    );
     let fresh = rounds(N, |n| {
         let started = Instant::now();
         for _ in 0..n {
             let fd = ns.as_raw_fd();
-            std::thread::spawn(move || check(unsafe_setns(fd), "setns")).join().unwrap();
+            std::thread::spawn(move || check(unsafe_setns(fd), "setns"))
+                .join()
+                .unwrap();
         }
         started.elapsed()
     });
-    table.row("NetNs::run(|| ()) round trip", ours, "fresh thread + bare setns", fresh, None);
+    table.row(
+        "NetNs::run(|| ()) round trip",
+        ours,
+        "fresh thread + bare setns",
+        fresh,
+        None,
+    );
 }
 
 fn cookies(table: &mut Table) {
     const N: usize = 20_000;
-    let (ours, base) = interleave(N, || {
-        std::hint::black_box(get_netns_cookie().unwrap());
-    }, |n| {
-        let started = Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(bare_cookie());
-        }
-        started.elapsed()
-    });
-    table.row("get_netns_cookie()", ours, "bare socket + getsockopt + close", base, Some(1.1));
+    let (ours, base) = interleave(
+        N,
+        || {
+            std::hint::black_box(get_netns_cookie().unwrap());
+        },
+        |n| {
+            let started = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(bare_cookie());
+            }
+            started.elapsed()
+        },
+    );
+    table.row(
+        "get_netns_cookie()",
+        ours,
+        "bare socket + getsockopt + close",
+        base,
+        Some(1.1),
+    );
     let ns = NetNs::new().unwrap();
-    let (ours, base) = interleave(N, || {
-        std::hint::black_box(ns.cookie().unwrap());
-    }, |n| {
-        let started = Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(bare_cookie());
-        }
-        started.elapsed()
-    });
-    table.row("NetNs::cookie() (a namespace from new)", ours, "bare socket + getsockopt + close", base, Some(1.1));
+    let (ours, base) = interleave(
+        N,
+        || {
+            std::hint::black_box(ns.cookie().unwrap());
+        },
+        |n| {
+            let started = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(bare_cookie());
+            }
+            started.elapsed()
+        },
+    );
+    table.row(
+        "NetNs::cookie() (a namespace from new)",
+        ours,
+        "bare socket + getsockopt + close",
+        base,
+        Some(1.1),
+    );
 }
 
 /// The 200-test suite as `#[netns_test]`, as plain `#[test]`, and as one
@@ -138,15 +193,29 @@ fn suite() {
         times[times.len() / 2]
     };
     let run_binary = |bin: &Path| {
-        Command::new(bin).arg("-q").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+        Command::new(bin)
+            .arg("-q")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     };
     let with_netns = time(&|| run_binary(&netns));
     let with_plain = time(&|| run_binary(&plain));
     let names = test_names(&plain);
     let per_process = time(&|| process_per_test(&plain, &names, parallel));
     let per_test = |d: Duration| d.as_secs_f64() * 1e3 / names.len() as f64;
-    println!("  {:<44} {:>9.1} ms  ({:.3} ms/test)", "#[netns_test], one process", ms(with_netns), per_test(with_netns));
-    println!("  {:<44} {:>9.1} ms  ({:.3} ms/test)", "plain #[test], one process, no isolation", ms(with_plain), per_test(with_plain));
+    println!(
+        "  {:<44} {:>9.1} ms  ({:.3} ms/test)",
+        "#[netns_test], one process",
+        ms(with_netns),
+        per_test(with_netns)
+    );
+    println!(
+        "  {:<44} {:>9.1} ms  ({:.3} ms/test)",
+        "plain #[test], one process, no isolation",
+        ms(with_plain),
+        per_test(with_plain)
+    );
     println!(
         "  {:<44} {:>9.1} ms  ({:.3} ms/test)",
         format!("one `unshare -rn` process per test, {parallel} at once"),
@@ -334,7 +403,13 @@ fn bare_cookie() -> u64 {
         check(fd, "socket");
         let mut cookie = 0u64;
         let mut len = size_of::<u64>() as libc::socklen_t;
-        let rc = libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_NETNS_COOKIE, (&raw mut cookie).cast(), &mut len);
+        let rc = libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_NETNS_COOKIE,
+            (&raw mut cookie).cast(),
+            &mut len,
+        );
         check(rc, "getsockopt");
         libc::close(fd);
         cookie
@@ -349,9 +424,15 @@ fn bare_loopback_up() {
         let mut req: libc::ifreq = std::mem::zeroed();
         req.ifr_name[0] = b'l' as libc::c_char;
         req.ifr_name[1] = b'o' as libc::c_char;
-        check(libc::ioctl(fd, libc::SIOCGIFFLAGS, &raw mut req), "SIOCGIFFLAGS");
+        check(
+            libc::ioctl(fd, libc::SIOCGIFFLAGS, &raw mut req),
+            "SIOCGIFFLAGS",
+        );
         req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
-        check(libc::ioctl(fd, libc::SIOCSIFFLAGS, &raw const req), "SIOCSIFFLAGS");
+        check(
+            libc::ioctl(fd, libc::SIOCSIFFLAGS, &raw const req),
+            "SIOCSIFFLAGS",
+        );
         libc::close(fd);
     }
 }
@@ -404,14 +485,21 @@ impl Table {
         if self.rows.is_empty() {
             return;
         }
-        println!("{:<40} {:>10} | {:<42} {:>10} | {:>6} | target", "ours", "µs/op", "baseline", "µs/op", "ratio");
+        println!(
+            "{:<40} {:>10} | {:<42} {:>10} | {:>6} | target",
+            "ours", "µs/op", "baseline", "µs/op", "ratio"
+        );
         for (ours, t, base, b, target) in &self.rows {
             let ratio = t.as_secs_f64() / b.as_secs_f64();
             let target = match target {
                 Some(max) => format!("<= {max}x: {}", verdict(ratio <= *max)),
                 None => "(reference)".into(),
             };
-            println!("{ours:<40} {:>10.2} | {base:<42} {:>10.2} | {ratio:>6.2} | {target}", us(*t), us(*b));
+            println!(
+                "{ours:<40} {:>10.2} | {base:<42} {:>10.2} | {ratio:>6.2} | {target}",
+                us(*t),
+                us(*b)
+            );
         }
     }
 }
@@ -520,7 +608,10 @@ fn suite_binaries() -> Option<(PathBuf, PathBuf)> {
 }
 
 fn test_names(bin: &Path) -> Vec<String> {
-    let out = Command::new(bin).args(["--list", "--format", "terse"]).output().unwrap();
+    let out = Command::new(bin)
+        .args(["--list", "--format", "terse"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_suffix(": test"))
@@ -565,7 +656,10 @@ fn world_line(mode: &netns_test::Mode) -> String {
 }
 
 fn kernel() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned()
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 fn cores() -> usize {
@@ -573,7 +667,10 @@ fn cores() -> usize {
 }
 
 fn raise_fd_limit(want: u64) {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit read and write the struct we own.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < want {
