@@ -61,40 +61,46 @@ fn main() {
 
 // ---------------------------------------------------------------- sections
 
+/// Creation, timed apart from destruction: the kernel frees a namespace
+/// asynchronously, on a worker that competes for the two cores, so each
+/// round creates a batch and holds it, and the batch is dropped and the
+/// kernel given time to free it before the next round starts.
 fn creation(table: &mut Table, bare: &BareThread) {
-    const N: usize = 200;
-    let (ours, base) = interleave(
-        N,
-        || drop(NetNs::new().unwrap()),
-        |n| bare.create_many(n, false),
-    );
-    table.row(
-        "NetNs::new() + drop",
-        ours,
-        "bare unshare on a long-lived thread",
-        base,
-        Some(1.05),
-    );
-    let fresh = rounds(N, fresh_thread_creations);
-    table.row(
-        "NetNs::new() + drop",
-        ours,
-        "bare unshare on a fresh thread each",
-        fresh,
-        None,
-    );
-    let (ours, base) = interleave(
-        N,
-        || drop(NetNs::new_with_loopback().unwrap()),
-        |n| bare.create_many(n, true),
-    );
-    table.row(
-        "NetNs::new_with_loopback() + drop",
-        ours,
-        "bare unshare + lo up, long-lived thread",
-        base,
-        Some(1.05),
-    );
+    const N: usize = 100;
+    let (mut ours, mut base, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut ours_lo, mut base_lo) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS * 2 {
+        ours.push(batch(N, || NetNs::new().unwrap()));
+        base.push(bare_batch(N, || bare.hold_many(N, false)));
+        fresh.push(bare_batch(N, || fresh_thread_creations(N)));
+        ours_lo.push(batch(N, || NetNs::new_with_loopback().unwrap()));
+        base_lo.push(bare_batch(N, || bare.hold_many(N, true)));
+    }
+    let (ours, ours_lo) = (median(ours), median(ours_lo));
+    table.row("NetNs::new()", ours, "bare unshare on a long-lived thread", median(base), Some(1.05));
+    table.row("NetNs::new()", ours, "bare unshare on a fresh thread each", median(fresh), None);
+    table.row("NetNs::new_with_loopback()", ours_lo, "bare unshare + lo up, long-lived thread", median(base_lo), Some(1.05));
+}
+
+/// Time per item to make `n` items one by one, held until all are made;
+/// then they are dropped and the kernel is given time to free them.
+fn batch<T>(n: usize, mut make: impl FnMut() -> T) -> Duration {
+    let started = Instant::now();
+    let held: Vec<T> = (0..n).map(|_| make()).collect();
+    let elapsed = started.elapsed();
+    drop(held);
+    std::thread::sleep(Duration::from_millis(150));
+    elapsed / n as u32
+}
+
+/// As [`batch`], for a baseline that makes all `n` at once.
+fn bare_batch<T>(n: usize, make: impl FnOnce() -> T) -> Duration {
+    let started = Instant::now();
+    let held = make();
+    let elapsed = started.elapsed();
+    drop(held);
+    std::thread::sleep(Duration::from_millis(150));
+    elapsed / n as u32
 }
 
 fn run_round_trip(table: &mut Table, bare: &BareThread) {
@@ -203,6 +209,7 @@ fn suite() {
     let with_plain = time(&|| run_binary(&plain));
     let names = test_names(&plain);
     let per_process = time(&|| process_per_test(&plain, &names, parallel));
+    let floor = time(&|| bare_suite(names.len(), parallel));
     let per_test = |d: Duration| d.as_secs_f64() * 1e3 / names.len() as f64;
     println!(
         "  {:<44} {:>9.1} ms  ({:.3} ms/test)",
@@ -222,6 +229,12 @@ fn suite() {
         ms(per_process),
         per_test(per_process)
     );
+    println!(
+        "  {:<44} {:>9.1} ms  ({:.3} ms/test)",
+        format!("bare floor: thread + unshare + lo up, {parallel} at once"),
+        ms(floor),
+        per_test(floor)
+    );
     let speedup = per_process.as_secs_f64() / with_netns.as_secs_f64();
     let overhead = per_test(with_netns) - per_test(with_plain);
     println!(
@@ -236,8 +249,15 @@ fn scale(bare: &BareThread) {
     const LIVE: usize = 5_000;
     const CHURN: usize = 20_000;
     println!("\nscale");
-    // 5,000 alive at once, ours then bare, each measured by how much memory
-    // the machine loses while they live.
+    // 5,000 alive at once, ours and bare, each measured by how much memory
+    // the machine loses while they live. A first, unmeasured round fills
+    // the kernel's caches, so that neither side pays for growing them.
+    drop((0..LIVE).map(|_| NetNs::new().unwrap()).collect::<Vec<_>>());
+    settle();
+    let before = Memory::now();
+    let fds = bare.hold_many(LIVE, false);
+    let base = Memory::now().per_item_since(&before, LIVE);
+    drop(fds);
     settle();
     let before = Memory::now();
     let started = Instant::now();
@@ -245,11 +265,6 @@ fn scale(bare: &BareThread) {
     let rate = LIVE as f64 / started.elapsed().as_secs_f64();
     let ours = Memory::now().per_item_since(&before, LIVE);
     drop(live);
-    settle();
-    let before = Memory::now();
-    let fds = bare.hold_many(LIVE);
-    let base = Memory::now().per_item_since(&before, LIVE);
-    drop(fds);
     println!("  {LIVE} live namespaces: created at {rate:.0}/s, no error");
     println!(
         "  kernel memory per namespace: ours {:.0} kB, bare {:.0} kB, ratio {:.2} (target <= 1.1: {}); \
@@ -320,32 +335,18 @@ impl BareThread {
         rx.recv().unwrap()
     }
 
-    /// `n` times: unshare, open the new namespace, (lo up,) go back to the parking spot, close.
-    fn create_many(&self, n: usize, loopback: bool) -> Duration {
-        self.on_thread(move |park| {
-            let started = Instant::now();
-            for _ in 0..n {
-                // SAFETY: plain syscalls on this thread; results checked.
-                check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
-                let fd = open_thread_self_net();
-                if loopback {
-                    bare_loopback_up();
-                }
-                check(unsafe_setns(park), "setns");
-                drop(fd);
-            }
-            started.elapsed()
-        })
-    }
-
-    /// `n` namespaces held open at once; dropped by the caller.
-    fn hold_many(&self, n: usize) -> Vec<OwnedFd> {
+    /// `n` times: unshare, open the new namespace, (bring lo up,) go back
+    /// to the parking spot; returns the fds, which hold the namespaces.
+    fn hold_many(&self, n: usize, loopback: bool) -> Vec<OwnedFd> {
         self.on_thread(move |park| {
             (0..n)
                 .map(|_| {
                     // SAFETY: plain syscalls on this thread; results checked.
                     check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
                     let fd = open_thread_self_net();
+                    if loopback {
+                        bare_loopback_up();
+                    }
                     check(unsafe_setns(park), "setns");
                     fd
                 })
@@ -367,19 +368,19 @@ impl BareThread {
     }
 }
 
-fn fresh_thread_creations(n: usize) -> Duration {
-    let started = Instant::now();
-    for _ in 0..n {
-        let fd = std::thread::spawn(|| {
-            // SAFETY: plain syscalls on a thread that ends right after.
-            check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
-            open_thread_self_net()
+/// Go's way: a fresh thread per namespace, which unshares, opens it and ends.
+fn fresh_thread_creations(n: usize) -> Vec<OwnedFd> {
+    (0..n)
+        .map(|_| {
+            std::thread::spawn(|| {
+                // SAFETY: plain syscalls on a thread that ends right after.
+                check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
+                open_thread_self_net()
+            })
+            .join()
+            .unwrap()
         })
-        .join()
-        .unwrap();
-        drop(fd);
-    }
-    started.elapsed()
+        .collect()
 }
 
 fn open_thread_self_net() -> OwnedFd {
@@ -567,7 +568,8 @@ fn slab_kb() -> Option<u64> {
         .skip(2)
         .filter_map(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
-            let objects: u64 = f.get(2)?.parse().ok()?;
+            // Active objects: freed ones that the cache keeps are not in use.
+            let objects: u64 = f.get(1)?.parse().ok()?;
             let size: u64 = f.get(3)?.parse().ok()?;
             Some(objects * size)
         })
@@ -576,13 +578,17 @@ fn slab_kb() -> Option<u64> {
 }
 
 /// Waits for the kernel to finish freeing namespaces (it does so
-/// asynchronously), so that one phase's cleanup does not land in the next.
+/// asynchronously, in batches that can take seconds for thousands), so that
+/// one phase's cleanup does not land in the next: until free memory has
+/// stayed put for three readings half a second apart.
 fn settle() {
     let mut last = Memory::now().available_kb;
-    for _ in 0..50 {
-        std::thread::sleep(Duration::from_millis(200));
+    let mut still = 0;
+    for _ in 0..120 {
+        std::thread::sleep(Duration::from_millis(500));
         let now = Memory::now().available_kb;
-        if now.abs_diff(last) < 2_000 {
+        still = if now.abs_diff(last) < 1_024 { still + 1 } else { 0 };
+        if still == 3 {
             return;
         }
         last = now;
@@ -643,6 +649,32 @@ fn process_per_test(bin: &Path, names: &[String], parallel: usize) -> bool {
         ok &= wait(child);
     }
     ok
+}
+
+/// The kernel's floor for the same suite: each test on a fresh thread that
+/// unshares a namespace, brings `lo` up and runs the body, with bare calls,
+/// `parallel` tests at a time — no harness, no checks, no libtest.
+fn bare_suite(tests: usize, parallel: usize) -> bool {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..parallel {
+            scope.spawn(|| {
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < tests {
+                    std::thread::spawn(|| {
+                        // SAFETY: plain syscalls on a thread that ends right after.
+                        check(unsafe { libc::unshare(libc::CLONE_NEWNET) }, "unshare");
+                        bare_loopback_up();
+                        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                        let client = std::net::TcpStream::connect(listener.local_addr().unwrap());
+                        drop((client.unwrap(), listener.accept().unwrap()));
+                    })
+                    .join()
+                    .unwrap();
+                }
+            });
+        }
+    });
+    true
 }
 
 fn wait(mut child: std::process::Child) -> bool {

@@ -1,10 +1,11 @@
 //! Network namespace cookies: `SO_NETNS_COOKIE`.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
 
 use crate::error::{Error, Op, Result};
+use crate::socket;
 
 /// Returns the cookie of the calling thread's network namespace.
 ///
@@ -34,18 +35,12 @@ use crate::error::{Error, Op, Result};
 /// ```
 pub fn get_netns_cookie() -> Result<u64> {
     // An AF_UNIX socket needs no protocol module and exists in every netns.
-    // SAFETY: socket(2) takes no pointers; a negative return is handled below.
-    let raw = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(Error::sys(
-            Op::Cookie,
-            "socket(AF_UNIX)",
-            None,
-            Errno::last(),
-        ));
-    }
-    // SAFETY: `raw` is a new, valid socket that nothing else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    let socket = socket::datagram(Op::Cookie, libc::AF_UNIX, "socket(AF_UNIX)")?;
+    cookie_of(socket.as_fd())
+}
+
+/// The cookie of the network namespace `socket` belongs to.
+pub(crate) fn cookie_of(socket: BorrowedFd<'_>) -> Result<u64> {
     let mut cookie: u64 = 0;
     let mut len = size_of::<u64>() as libc::socklen_t;
     // SAFETY: `cookie` and `len` are valid for writes of the sizes given, and

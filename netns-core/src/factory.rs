@@ -1,6 +1,6 @@
 //! The factory: one long-lived thread that creates namespaces and looks inside them.
 //!
-//! Why a thread of its own: `unshare(CLONE_NEWNET)` moves the *calling thread*
+//! Why threads of their own: `unshare(CLONE_NEWNET)` moves the *calling thread*
 //! into the new namespace, and the caller of `NetNs::new` must stay where it
 //! is. Going back with `setns` is not an option in general: inside an
 //! unprivileged user namespace the host namespace cannot be entered again
@@ -15,13 +15,15 @@
 //! exits rather than do unrelated work in a foreign namespace, and the next
 //! call starts a new one.
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Mutex, PoisonError};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::mpsc::{Receiver, RecvError, Sender, TryRecvError, channel};
+use std::time::{Duration, Instant};
+use std::hash::{Hash, Hasher};
+use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use nix::sched::{CloneFlags, setns, unshare};
 
-use crate::cookie::get_netns_cookie;
+use crate::cookie::{self, get_netns_cookie};
 use crate::error::{Error, Op, Result};
 use crate::loopback;
 use crate::nsfile::{self, NsId, THREAD_SELF_NET};
@@ -54,10 +56,18 @@ struct Factory {
     answers: Receiver<(Result<Answer>, bool)>,
 }
 
-/// The factory, started on first use. The lock is held for a whole task:
-/// the thread does one task at a time anyway, and holding it keeps the task
-/// and its answer paired.
-static FACTORY: Mutex<Option<Factory>> = Mutex::new(None);
+/// The factories, each started on first use. A lock is held for a whole
+/// task: a factory does one task at a time anyway, and holding it keeps the
+/// task and its answer paired. There are as many as cores (up to
+/// [`MAX_FACTORIES`]), so that tests creating namespaces in parallel are not
+/// serialized behind one thread: the kernel creates namespaces concurrently.
+/// A second factory starts only when the first is busy.
+static FACTORIES: LazyLock<Vec<Mutex<Option<Factory>>>> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (0..cores.clamp(1, MAX_FACTORIES)).map(|_| Mutex::new(None)).collect()
+});
+
+const MAX_FACTORIES: usize = 8;
 
 /// Creates a namespace; returns its fd, id and, where the kernel has them, cookie.
 pub(crate) fn create(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
@@ -88,7 +98,7 @@ pub(crate) fn loopback(fd: BorrowedFd<'_>) -> Result<()> {
 ///
 /// The fd in a `Cookie` or `Loopback` task must stay open until this returns.
 fn call(op: Op, task: Task) -> Result<Answer> {
-    let mut slot = FACTORY.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut slot = free_factory();
     let pid = std::process::id();
     if slot.as_ref().is_some_and(|f| f.pid != pid) {
         *slot = None;
@@ -101,7 +111,7 @@ fn call(op: Op, task: Task) -> Result<Answer> {
         *slot = None;
         return Err(lost(op));
     }
-    match factory.answers.recv() {
+    match wait_briefly_then_block(&factory.answers, CALLER_SPIN) {
         Ok((answer, retired)) => {
             if retired {
                 *slot = None;
@@ -114,6 +124,22 @@ fn call(op: Op, task: Task) -> Result<Answer> {
             Err(lost(op))
         }
     }
+}
+
+/// The first idle factory, or else the one this thread is assigned to.
+fn free_factory() -> MutexGuard<'static, Option<Factory>> {
+    let factories = &*FACTORIES;
+    for slot in factories {
+        match slot.try_lock() {
+            Ok(guard) => return guard,
+            Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => {}
+        }
+    }
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::thread::current().id().hash(&mut hasher);
+    let slot = &factories[hasher.finish() as usize % factories.len()];
+    slot.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn lost(op: Op) -> Error {
@@ -156,10 +182,33 @@ fn serve(tasks: Receiver<Task>, answers: Sender<(Result<Answer>, bool)>) {
     if answers.send((Ok(Answer::Ready), false)).is_err() {
         return;
     }
-    for task in tasks {
+    while let Ok(task) = wait_briefly_then_block(&tasks, FACTORY_SPIN) {
         let (answer, parked) = perform(task, &park);
         if answers.send((answer, !parked)).is_err() || !parked {
             return;
+        }
+    }
+}
+
+const CALLER_SPIN: Duration = Duration::from_micros(400);
+const FACTORY_SPIN: Duration = Duration::from_micros(100);
+
+/// Polls `rx` for up to `spin`, yielding the CPU in between, then blocks.
+///
+/// Waking a thread that sleeps in the kernel costs tens of microseconds on
+/// a virtual machine (an inter-processor interrupt to a halted virtual CPU),
+/// as much as a tenth of a namespace's creation. Creations come in bursts
+/// (a test suite, a benchmark) and take a few hundred microseconds, so both
+/// sides watch for a while before sleeping; `yield_now` lets anything else
+/// runnable on the core go first.
+fn wait_briefly_then_block<T>(rx: &Receiver<T>, spin: Duration) -> Result<T, RecvError> {
+    let started = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(value) => return Ok(value),
+            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Empty) if started.elapsed() < spin => std::thread::yield_now(),
+            Err(TryRecvError::Empty) => return rx.recv(),
         }
     }
 }
@@ -207,13 +256,17 @@ fn perform(task: Task, park: &OwnedFd) -> (Result<Answer>, bool) {
 fn create_here(loopback: bool) -> Result<Answer> {
     let fd = nsfile::open(Op::New, THREAD_SELF_NET.as_ref())?;
     let id = nsfile::id_of(Op::New, &fd)?;
-    if loopback {
-        loopback::bring_up_loopback()?;
-    }
-    // While we are inside: a socket and a getsockopt, ~1% of a creation, and
-    // the handle never has to come back here for its cookie. Kernels before
-    // 5.14 have no cookies; `NetNs::cookie` reports that when asked.
-    let cookie = get_netns_cookie().ok();
+    // While we are inside, read the cookie: a getsockopt, ~1% of a creation,
+    // and the handle never has to come back here for it. Kernels before 5.14
+    // have no cookies; `NetNs::cookie` reports that when asked. With `lo`
+    // to bring up, one socket serves both.
+    let cookie = if loopback {
+        let socket = loopback::inet_socket()?;
+        loopback::up_with(socket.as_fd())?;
+        cookie::cookie_of(socket.as_fd()).ok()
+    } else {
+        get_netns_cookie().ok()
+    };
     Ok(Answer::Created(fd, id, cookie))
 }
 

@@ -59,6 +59,7 @@ mod factory;
 mod loopback;
 mod netns;
 mod nsfile;
+mod socket;
 mod userns;
 
 pub use cookie::get_netns_cookie;

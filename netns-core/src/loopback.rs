@@ -1,10 +1,11 @@
 //! Bringing `lo` up in the calling thread's network namespace.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
 use crate::error::{Error, Op, Result};
+use crate::socket;
 
 /// Brings the loopback interface `lo` up in the calling thread's network namespace.
 ///
@@ -22,19 +23,16 @@ use crate::error::{Error, Op, Result};
 /// [`Error::Syscall`] for `socket` (`EMFILE`) or the ioctls (`EPERM`
 /// without `CAP_NET_ADMIN` over the namespace).
 pub fn bring_up_loopback() -> Result<()> {
-    // SAFETY: socket(2) takes no pointers; a negative return is handled below.
-    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-    if raw < 0 {
-        return Err(Error::sys(
-            Op::Loopback,
-            "socket(AF_INET)",
-            None,
-            Errno::last(),
-        ));
-    }
-    // SAFETY: `raw` is a new, valid socket that nothing else owns.
-    let socket = unsafe { OwnedFd::from_raw_fd(raw) };
+    up_with(inet_socket()?.as_fd())
+}
 
+/// An `AF_INET` socket in the calling thread's namespace, for [`up_with`].
+pub(crate) fn inet_socket() -> Result<OwnedFd> {
+    socket::datagram(Op::Loopback, libc::AF_INET, "socket(AF_INET)")
+}
+
+/// Brings up `lo` of the namespace that `socket` (an `AF_INET` socket) is in.
+pub(crate) fn up_with(socket: BorrowedFd<'_>) -> Result<()> {
     // SAFETY: `ifreq` is plain old data for which all-zero bytes are valid.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
