@@ -48,7 +48,7 @@ fn main() {
         run_round_trip(&mut table, &bare);
     }
     if wanted("cookie") {
-        cookies(&mut table);
+        cookies(&mut table, &bare);
     }
     table.print();
     if wanted("suite") {
@@ -77,9 +77,27 @@ fn creation(table: &mut Table, bare: &BareThread) {
         base_lo.push(bare_batch(N, || bare.hold_many(N, true)));
     }
     let (ours, ours_lo) = (median(ours), median(ours_lo));
-    table.row("NetNs::new()", ours, "bare unshare on a long-lived thread", median(base), Some(1.05));
-    table.row("NetNs::new()", ours, "bare unshare on a fresh thread each", median(fresh), None);
-    table.row("NetNs::new_with_loopback()", ours_lo, "bare unshare + lo up, long-lived thread", median(base_lo), Some(1.05));
+    table.row(
+        "NetNs::new()",
+        ours,
+        "bare unshare on a long-lived thread",
+        median(base),
+        Some(1.05),
+    );
+    table.row(
+        "NetNs::new()",
+        ours,
+        "bare unshare on a fresh thread each",
+        median(fresh),
+        None,
+    );
+    table.row(
+        "NetNs::new_with_loopback()",
+        ours_lo,
+        "bare unshare + lo up, long-lived thread",
+        median(base_lo),
+        Some(1.05),
+    );
 }
 
 /// Time per item to make `n` items one by one, held until all are made;
@@ -133,7 +151,7 @@ fn run_round_trip(table: &mut Table, bare: &BareThread) {
     );
 }
 
-fn cookies(table: &mut Table) {
+fn cookies(table: &mut Table, bare: &BareThread) {
     const N: usize = 20_000;
     let (ours, base) = interleave(
         N,
@@ -175,6 +193,23 @@ fn cookies(table: &mut Table) {
         "bare socket + getsockopt + close",
         base,
         Some(1.1),
+    );
+    // A handle this process did not create knows no cookie: a helper thread
+    // enters the namespace to read it.
+    let opened = NetNs::from_fd(&ns).unwrap();
+    let (ours, base) = interleave(
+        N / 10,
+        || {
+            std::hint::black_box(opened.cookie().unwrap());
+        },
+        |n| bare.cookies_inside(&ns, n),
+    );
+    table.row(
+        "NetNs::cookie() (an opened handle)",
+        ours,
+        "bare setns in + socket + getsockopt + close + setns back",
+        base,
+        None,
     );
 }
 
@@ -351,6 +386,20 @@ impl BareThread {
                     fd
                 })
                 .collect()
+        })
+    }
+
+    /// `n` times: setns into `ns`, read its cookie, and back to the parking spot.
+    fn cookies_inside(&self, ns: &NetNs, n: usize) -> Duration {
+        let target = ns.try_clone().unwrap();
+        self.on_thread(move |park| {
+            let started = Instant::now();
+            for _ in 0..n {
+                check(unsafe_setns(target.as_raw_fd()), "setns");
+                std::hint::black_box(bare_cookie());
+                check(unsafe_setns(park), "setns");
+            }
+            started.elapsed()
         })
     }
 
@@ -587,7 +636,11 @@ fn settle() {
     for _ in 0..120 {
         std::thread::sleep(Duration::from_millis(500));
         let now = Memory::now().available_kb;
-        still = if now.abs_diff(last) < 1_024 { still + 1 } else { 0 };
+        still = if now.abs_diff(last) < 1_024 {
+            still + 1
+        } else {
+            0
+        };
         if still == 3 {
             return;
         }

@@ -77,9 +77,9 @@ fn ignored_tests_stay_ignored() {
     panic!("an ignored test ran");
 }
 
-// If #[cfg] were dropped, this would not compile.
-#[cfg(any())]
+// If the attribute dropped #[cfg], this would not compile.
 #[netns_test]
+#[cfg(any())]
 fn cfg_removes_the_test() {
     this_does_not_exist();
 }
@@ -112,12 +112,20 @@ fn child_processes_inherit_the_namespace() {
     assert!(!seen.contains("veth0"), "{seen}");
 }
 
-#[netns_test]
-fn the_libtest_thread_stays_in_the_host_namespace() {
-    // The body runs on its own thread: libtest's thread is elsewhere.
-    let here = NetNs::current().unwrap();
-    let main = host();
-    assert_ne!(here, main);
+#[test]
+fn the_calling_thread_stays_in_the_host_namespace() {
+    let before = NetNs::current().unwrap();
+    assert_eq!(before, host());
+    let options = netns_test::__private::Options {
+        loopback: true,
+        should_panic: None,
+    };
+    let mut inside = None;
+    netns_test::__private::run(options, |ns| inside = Some(ns.try_clone().unwrap()));
+    let inside = inside.unwrap();
+    assert_ne!(inside, before);
+    // Here, on the thread that called the harness, nothing moved.
+    assert_eq!(NetNs::current().unwrap(), before);
 }
 
 // Fifty tests bind the same port; libtest runs them in parallel.

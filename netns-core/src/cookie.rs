@@ -6,6 +6,7 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Op, Result};
 use crate::socket;
+use nix::sys::socket::AddressFamily;
 
 /// Returns the cookie of the calling thread's network namespace.
 ///
@@ -35,7 +36,7 @@ use crate::socket;
 /// ```
 pub fn get_netns_cookie() -> Result<u64> {
     // An AF_UNIX socket needs no protocol module and exists in every netns.
-    let socket = socket::datagram(Op::Cookie, libc::AF_UNIX, "socket(AF_UNIX)")?;
+    let socket = socket::datagram(Op::Cookie, AddressFamily::Unix, "socket(AF_UNIX)")?;
     cookie_of(socket.as_fd())
 }
 

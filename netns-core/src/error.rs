@@ -30,6 +30,10 @@ pub enum Op {
     Cookie,
     /// [`NetNs::set_loopback_up`](crate::NetNs::set_loopback_up).
     Loopback,
+    /// [`bring_up_loopback`](crate::bring_up_loopback).
+    BringUpLoopback,
+    /// [`NetNs::try_clone`](crate::NetNs::try_clone).
+    TryClone,
     /// [`NetNs::pin`](crate::NetNs::pin).
     Pin,
     /// [`unpin`](crate::unpin).
@@ -51,6 +55,8 @@ impl fmt::Display for Op {
             Op::Close => "NetNs::close",
             Op::Cookie => "netns cookie",
             Op::Loopback => "NetNs::set_loopback_up",
+            Op::BringUpLoopback => "netns_core::bring_up_loopback",
+            Op::TryClone => "NetNs::try_clone",
             Op::Pin => "NetNs::pin",
             Op::Unpin => "netns_core::unpin",
             Op::EnterUserNamespace => "netns_core::enter_user_namespace",
@@ -258,6 +264,10 @@ impl Error {
         use Errno::*;
         Some(match (op, errno) {
             (Op::EnterUserNamespace, EPERM) => USERNS_DENIED,
+            (Op::EnterUserNamespace, EINVAL) => {
+                "this kernel does not support user namespaces (CONFIG_USER_NS is off); \
+                 run as root instead"
+            }
             (Op::EnterUserNamespace, ENOSPC | EUSERS) => {
                 "the user-namespace limit is reached: `user.max_user_namespaces` is 0 or \
                  exhausted in this or an enclosing user namespace; raise it \

@@ -1,25 +1,34 @@
-//! The factory: one long-lived thread that creates namespaces and looks inside them.
+//! The factories: long-lived threads that create namespaces and look inside them.
 //!
 //! Why threads of their own: `unshare(CLONE_NEWNET)` moves the *calling thread*
 //! into the new namespace, and the caller of `NetNs::new` must stay where it
 //! is. Going back with `setns` is not an option in general: inside an
 //! unprivileged user namespace the host namespace cannot be entered again
-//! (`EPERM`). Go's `New` uses a fresh OS thread per call; a thread costs about
-//! 15% of a creation, so we keep one instead.
+//! (`EPERM`). Go's `New` uses a fresh OS thread per call, which makes a
+//! creation about 1.6 times as slow as on a thread kept for the purpose
+//! (BENCHMARKS.md), so we keep some: one per core, so that tests creating
+//! namespaces in parallel are not serialized behind one thread.
 //!
-//! Between tasks the factory *parks* in a namespace of its own, made when it
+//! Between tasks a factory *parks* in a namespace of its own, made when it
 //! starts. It may always return there (it owns it, even unprivileged), and
 //! while parked it keeps none of the namespaces it made alive: a namespace
 //! from `NetNs::new` lives exactly as long as its handles and the threads and
-//! sockets in it. If the factory ever fails to get back to its parking spot, it
+//! sockets in it. If a factory ever fails to get back to its parking spot, it
 //! exits rather than do unrelated work in a foreign namespace, and the next
 //! call starts a new one.
+//!
+//! A parking spot is one more namespace to create, so a process's first
+//! task runs on a fresh thread instead, and factories start with the second:
+//! a process that creates one namespace (a test under `cargo nextest`, one
+//! process per test) pays for one. A forked child, which inherits the
+//! factories' state but not their threads, also uses fresh threads.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::mpsc::{Receiver, RecvError, Sender, TryRecvError, channel};
-use std::time::{Duration, Instant};
 use std::hash::{Hash, Hasher};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvError, Sender, TryRecvError, channel};
 use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::time::{Duration, Instant};
 
 use nix::sched::{CloneFlags, setns, unshare};
 
@@ -28,7 +37,8 @@ use crate::error::{Error, Op, Result};
 use crate::loopback;
 use crate::nsfile::{self, NsId, THREAD_SELF_NET};
 
-/// Work for the factory thread.
+/// Work for a factory.
+#[derive(Clone, Copy)]
 enum Task {
     /// `unshare(CLONE_NEWNET)`, open the new namespace, optionally bring `lo` up.
     Create { loopback: bool },
@@ -38,7 +48,17 @@ enum Task {
     Loopback(RawFd),
 }
 
-/// What the factory hands back.
+impl Task {
+    fn op(self) -> Op {
+        match self {
+            Task::Create { .. } => Op::New,
+            Task::Cookie(_) => Op::Cookie,
+            Task::Loopback(_) => Op::Loopback,
+        }
+    }
+}
+
+/// What a factory hands back.
 enum Answer {
     Ready,
     Created(OwnedFd, NsId, Option<u64>),
@@ -48,9 +68,6 @@ enum Answer {
 
 /// The caller side of a running factory thread.
 struct Factory {
-    /// The process the thread runs in: a forked child inherits this struct
-    /// but not the thread, and must start its own.
-    pid: u32,
     tasks: Sender<Task>,
     /// Each answer comes with `true` if the thread exits after it.
     answers: Receiver<(Result<Answer>, bool)>,
@@ -58,20 +75,26 @@ struct Factory {
 
 /// The factories, each started on first use. A lock is held for a whole
 /// task: a factory does one task at a time anyway, and holding it keeps the
-/// task and its answer paired. There are as many as cores (up to
-/// [`MAX_FACTORIES`]), so that tests creating namespaces in parallel are not
-/// serialized behind one thread: the kernel creates namespaces concurrently.
-/// A second factory starts only when the first is busy.
+/// task and its answer paired. A second factory starts only when the first
+/// is busy.
 static FACTORIES: LazyLock<Vec<Mutex<Option<Factory>>>> = LazyLock::new(|| {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (0..cores.clamp(1, MAX_FACTORIES)).map(|_| Mutex::new(None)).collect()
+    (0..cores.clamp(1, MAX_FACTORIES))
+        .map(|_| Mutex::new(None))
+        .collect()
 });
 
 const MAX_FACTORIES: usize = 8;
 
+/// The process that started the factories (0: none yet).
+static OWNER: AtomicU32 = AtomicU32::new(0);
+
+/// How many tasks this process has asked for.
+static TASKS: AtomicUsize = AtomicUsize::new(0);
+
 /// Creates a namespace; returns its fd, id and, where the kernel has them, cookie.
 pub(crate) fn create(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
-    match call(Op::New, Task::Create { loopback })? {
+    match call(Task::Create { loopback })? {
         Answer::Created(fd, id, cookie) => Ok((fd, id, cookie)),
         _ => Err(lost(Op::New)),
     }
@@ -80,7 +103,7 @@ pub(crate) fn create(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
 /// Reads the cookie of the namespace behind `fd`.
 pub(crate) fn cookie(fd: BorrowedFd<'_>) -> Result<u64> {
     // The borrow outlives `call`, which keeps the fd open as `Task` requires.
-    match call(Op::Cookie, Task::Cookie(fd.as_raw_fd()))? {
+    match call(Task::Cookie(fd.as_raw_fd()))? {
         Answer::Cookie(cookie) => Ok(cookie),
         _ => Err(lost(Op::Cookie)),
     }
@@ -88,24 +111,30 @@ pub(crate) fn cookie(fd: BorrowedFd<'_>) -> Result<u64> {
 
 /// Brings `lo` up in the namespace behind `fd`.
 pub(crate) fn loopback(fd: BorrowedFd<'_>) -> Result<()> {
-    match call(Op::Loopback, Task::Loopback(fd.as_raw_fd()))? {
+    match call(Task::Loopback(fd.as_raw_fd()))? {
         Answer::Done => Ok(()),
         _ => Err(lost(Op::Loopback)),
     }
 }
 
-/// Runs `task` on the factory thread and waits for its answer.
+/// Runs `task` on a factory (or, see the module docs, a fresh thread) and
+/// waits for its answer.
 ///
 /// The fd in a `Cookie` or `Loopback` task must stay open until this returns.
-fn call(op: Op, task: Task) -> Result<Answer> {
-    let mut slot = free_factory();
+fn call(task: Task) -> Result<Answer> {
     let pid = std::process::id();
-    if slot.as_ref().is_some_and(|f| f.pid != pid) {
-        *slot = None;
+    let owner = OWNER.load(Ordering::Relaxed);
+    if (owner != 0 && owner != pid) || TASKS.fetch_add(1, Ordering::Relaxed) == 0 {
+        return on_fresh_thread(task);
     }
+    let op = task.op();
+    let mut slot = free_factory();
     let factory = match &mut *slot {
         Some(factory) => factory,
-        None => slot.insert(Factory::spawn(op, pid)?),
+        None => {
+            OWNER.store(pid, Ordering::Relaxed);
+            slot.insert(Factory::spawn(op)?)
+        }
     };
     if factory.tasks.send(task).is_err() {
         *slot = None;
@@ -124,6 +153,22 @@ fn call(op: Op, task: Task) -> Result<Answer> {
             Err(lost(op))
         }
     }
+}
+
+/// Does `task` on a thread of its own, which ends right after: no parking
+/// spot needed.
+fn on_fresh_thread(task: Task) -> Result<Answer> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("netns-factory".into())
+            .stack_size(STACK)
+            .spawn_scoped(scope, || perform(task).1)
+            .map_err(|source| Error::Thread {
+                op: task.op(),
+                source,
+            })?;
+        thread.join().unwrap_or_else(|_| Err(lost(task.op())))
+    })
 }
 
 /// The first idle factory, or else the one this thread is assigned to.
@@ -149,30 +194,29 @@ fn lost(op: Op) -> Error {
     }
 }
 
+/// Our threads need little stack: a few syscalls deep.
+const STACK: usize = 256 * 1024;
+
 impl Factory {
-    fn spawn(op: Op, pid: u32) -> Result<Factory> {
+    fn spawn(op: Op) -> Result<Factory> {
         let (tasks, task_rx) = channel();
         let (answer_tx, answers) = channel();
         std::thread::Builder::new()
             .name("netns-factory".into())
-            .stack_size(256 * 1024)
-            .spawn(move || serve(task_rx, answer_tx))
+            .stack_size(STACK)
+            .spawn(move || serve(op, task_rx, answer_tx))
             .map_err(|source| Error::Thread { op, source })?;
         match answers.recv() {
-            Ok((Ok(_), _)) => Ok(Factory {
-                pid,
-                tasks,
-                answers,
-            }),
+            Ok((Ok(_), _)) => Ok(Factory { tasks, answers }),
             Ok((Err(error), _)) => Err(error),
             Err(_) => Err(lost(op)),
         }
     }
 }
 
-/// The factory thread's main loop.
-fn serve(tasks: Receiver<Task>, answers: Sender<(Result<Answer>, bool)>) {
-    let park = match make_parking_spot() {
+/// A factory thread's main loop.
+fn serve(op: Op, tasks: Receiver<Task>, answers: Sender<(Result<Answer>, bool)>) {
+    let park = match make_parking_spot(op) {
         Ok(park) => park,
         Err(error) => {
             let _ = answers.send((Err(error), true));
@@ -183,24 +227,30 @@ fn serve(tasks: Receiver<Task>, answers: Sender<(Result<Answer>, bool)>) {
         return;
     }
     while let Ok(task) = wait_briefly_then_block(&tasks, FACTORY_SPIN) {
-        let (answer, parked) = perform(task, &park);
+        let (moved, answer) = perform(task);
+        // Back to the parking spot; a thread that cannot get there retires,
+        // though its answer (a namespace, a cookie) is good.
+        let parked = !moved || setns(&park, CloneFlags::CLONE_NEWNET).is_ok();
         if answers.send((answer, !parked)).is_err() || !parked {
             return;
         }
     }
 }
 
-const CALLER_SPIN: Duration = Duration::from_micros(400);
+/// How long a caller polls for its answer before sleeping: about one
+/// creation, which is what most calls wait for.
+const CALLER_SPIN: Duration = Duration::from_micros(250);
+/// How long an idle factory polls for the next task before sleeping.
 const FACTORY_SPIN: Duration = Duration::from_micros(100);
 
 /// Polls `rx` for up to `spin`, yielding the CPU in between, then blocks.
 ///
 /// Waking a thread that sleeps in the kernel costs tens of microseconds on
 /// a virtual machine (an inter-processor interrupt to a halted virtual CPU),
-/// as much as a tenth of a namespace's creation. Creations come in bursts
-/// (a test suite, a benchmark) and take a few hundred microseconds, so both
-/// sides watch for a while before sleeping; `yield_now` lets anything else
-/// runnable on the core go first.
+/// which was 8% of a creation. Creations come in bursts (a test suite, a
+/// benchmark) and take a few hundred microseconds, so both sides watch for a
+/// while before sleeping; `yield_now` lets anything else runnable on the
+/// core go first.
 fn wait_briefly_then_block<T>(rx: &Receiver<T>, spin: Duration) -> Result<T, RecvError> {
     let started = Instant::now();
     loop {
@@ -214,41 +264,34 @@ fn wait_briefly_then_block<T>(rx: &Receiver<T>, spin: Duration) -> Result<T, Rec
 }
 
 /// Moves this thread into a namespace of its own to wait in between tasks.
-fn make_parking_spot() -> Result<OwnedFd> {
+fn make_parking_spot(op: Op) -> Result<OwnedFd> {
     unshare(CloneFlags::CLONE_NEWNET)
-        .map_err(|errno| Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, errno))?;
-    nsfile::open(Op::New, THREAD_SELF_NET.as_ref())
+        .map_err(|errno| Error::sys(op, "unshare(CLONE_NEWNET) for the factory", None, errno))?;
+    nsfile::open(op, THREAD_SELF_NET.as_ref())
 }
 
-/// Does one task; the flag says whether the thread is back in its parking spot.
-fn perform(task: Task, park: &OwnedFd) -> (Result<Answer>, bool) {
-    let (op, answer) = match task {
-        Task::Create { loopback } => {
-            if let Err(errno) = unshare(CloneFlags::CLONE_NEWNET) {
-                let error = Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, errno);
-                return (Err(error), true);
-            }
-            (Op::New, create_here(loopback))
-        }
+/// Does one task on the calling thread; the flag says whether the thread
+/// moved to another namespace doing it.
+fn perform(task: Task) -> (bool, Result<Answer>) {
+    match task {
+        Task::Create { loopback } => match unshare(CloneFlags::CLONE_NEWNET) {
+            Ok(()) => (true, create_here(loopback)),
+            Err(errno) => (
+                false,
+                Err(Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, errno)),
+            ),
+        },
         Task::Cookie(fd) => match enter(Op::Cookie, fd) {
-            Ok(()) => (Op::Cookie, get_netns_cookie().map(Answer::Cookie)),
-            Err(error) => return (Err(error), true),
+            Ok(()) => (true, get_netns_cookie().map(Answer::Cookie)),
+            Err(error) => (false, Err(error)),
         },
         Task::Loopback(fd) => match enter(Op::Loopback, fd) {
             Ok(()) => (
-                Op::Loopback,
-                loopback::bring_up_loopback().map(|()| Answer::Done),
+                true,
+                loopback::bring_up(Op::Loopback).map(|()| Answer::Done),
             ),
-            Err(error) => return (Err(error), true),
+            Err(error) => (false, Err(error)),
         },
-    };
-    match setns(park, CloneFlags::CLONE_NEWNET) {
-        Ok(()) => (answer, true),
-        Err(errno) => {
-            // The answer is still good; only this thread is no longer usable.
-            let answer = answer.and(Err(Error::sys(op, "setns(parking namespace)", None, errno)));
-            (answer, false)
-        }
     }
 }
 
@@ -261,8 +304,8 @@ fn create_here(loopback: bool) -> Result<Answer> {
     // have no cookies; `NetNs::cookie` reports that when asked. With `lo`
     // to bring up, one socket serves both.
     let cookie = if loopback {
-        let socket = loopback::inet_socket()?;
-        loopback::up_with(socket.as_fd())?;
+        let socket = loopback::inet_socket(Op::New)?;
+        loopback::up_with(Op::New, socket.as_fd())?;
         cookie::cookie_of(socket.as_fd()).ok()
     } else {
         get_netns_cookie().ok()

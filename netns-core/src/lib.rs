@@ -67,7 +67,7 @@ pub use error::{Error, NsKind, Op, Result};
 pub use loopback::bring_up_loopback;
 pub use netns::{NetNs, unpin};
 pub use nsfile::NsId;
-pub use userns::{enter_user_namespace, has_cap_sys_admin, thread_count};
+pub use userns::{enter_user_namespace, has_cap_sys_admin};
 
 /// Re-exported so that callers can match on [`Error::errno`] without a direct `nix` dependency.
 pub use nix::errno::Errno;

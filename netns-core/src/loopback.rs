@@ -6,6 +6,7 @@ use nix::errno::Errno;
 
 use crate::error::{Error, Op, Result};
 use crate::socket;
+use nix::sys::socket::AddressFamily;
 
 /// Brings the loopback interface `lo` up in the calling thread's network namespace.
 ///
@@ -23,16 +24,21 @@ use crate::socket;
 /// [`Error::Syscall`] for `socket` (`EMFILE`) or the ioctls (`EPERM`
 /// without `CAP_NET_ADMIN` over the namespace).
 pub fn bring_up_loopback() -> Result<()> {
-    up_with(inet_socket()?.as_fd())
+    bring_up(Op::BringUpLoopback)
+}
+
+/// [`bring_up_loopback`], with errors naming `op`.
+pub(crate) fn bring_up(op: Op) -> Result<()> {
+    up_with(op, inet_socket(op)?.as_fd())
 }
 
 /// An `AF_INET` socket in the calling thread's namespace, for [`up_with`].
-pub(crate) fn inet_socket() -> Result<OwnedFd> {
-    socket::datagram(Op::Loopback, libc::AF_INET, "socket(AF_INET)")
+pub(crate) fn inet_socket(op: Op) -> Result<OwnedFd> {
+    socket::datagram(op, AddressFamily::Inet, "socket(AF_INET)")
 }
 
 /// Brings up `lo` of the namespace that `socket` (an `AF_INET` socket) is in.
-pub(crate) fn up_with(socket: BorrowedFd<'_>) -> Result<()> {
+pub(crate) fn up_with(op: Op, socket: BorrowedFd<'_>) -> Result<()> {
     // SAFETY: `ifreq` is plain old data for which all-zero bytes are valid.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -42,7 +48,7 @@ pub(crate) fn up_with(socket: BorrowedFd<'_>) -> Result<()> {
     // of the `ifreq` we own, which outlives the call.
     if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &raw mut req) } < 0 {
         return Err(Error::sys(
-            Op::Loopback,
+            op,
             "ioctl(SIOCGIFFLAGS, \"lo\")",
             None,
             Errno::last(),
@@ -57,7 +63,7 @@ pub(crate) fn up_with(socket: BorrowedFd<'_>) -> Result<()> {
     // SAFETY: SIOCSIFFLAGS only reads the `ifreq` we own.
     if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &raw const req) } < 0 {
         return Err(Error::sys(
-            Op::Loopback,
+            op,
             "ioctl(SIOCSIFFLAGS, \"lo\")",
             None,
             Errno::last(),

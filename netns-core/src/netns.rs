@@ -220,7 +220,7 @@ impl NetNs {
         let fd = self
             .fd
             .try_clone()
-            .map_err(|e| io_error(Op::FromFd, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
+            .map_err(|e| io_error(Op::TryClone, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
         Ok(NetNs {
             fd,
             id: self.id,
@@ -354,12 +354,12 @@ impl NetNs {
         if let Some(cookie) = self.cookie {
             return Ok(cookie);
         }
-        match factory::cookie(self.fd.as_fd()) {
-            Err(error) if error.errno() == Some(Errno::EPERM) && self.is_current_thread_ns() => {
-                get_netns_cookie()
-            }
-            result => result.map_err(|e| self.attach_path(e)),
+        // One stat spares a round trip to a helper thread (and works where
+        // setns would not, for the host's namespace seen from a user namespace).
+        if self.is_current_thread_ns() {
+            return get_netns_cookie();
         }
+        factory::cookie(self.fd.as_fd()).map_err(|e| self.attach_path(e))
     }
 
     /// Brings the loopback interface `lo` up in this namespace.

@@ -34,7 +34,8 @@ const CAP_SYS_ADMIN: u32 = 21;
 /// # Errors
 ///
 /// - [`Error::ProcessHasThreads`] (`EINVAL`): the process already runs more
-///   than one thread.
+///   than one thread. (`EINVAL` in a single-threaded process means the
+///   kernel has no user namespaces: an [`Error::Syscall`].)
 /// - [`Error::Syscall`] with `EPERM`: user namespaces are refused, e.g. by
 ///   Ubuntu's AppArmor (`kernel.apparmor_restrict_unprivileged_userns=1`), a
 ///   container's seccomp profile, or because the process is set-uid; with
@@ -76,7 +77,7 @@ fn write_proc(path: &str, contents: &str) -> Result<()> {
 }
 
 /// How many threads the process runs, if `/proc` can tell.
-pub fn thread_count() -> Option<usize> {
+fn thread_count() -> Option<usize> {
     Some(std::fs::read_dir("/proc/self/task").ok()?.count())
 }
 

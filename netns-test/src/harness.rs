@@ -43,7 +43,7 @@ pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Se
         return setup_failed(options, NEVER_RAN.to_owned());
     };
     if let Mode::Unavailable(error) = &startup.mode {
-        return unavailable(options, error);
+        return unavailable(options, &startup.mode, error);
     }
     let host = match &startup.host_cookie {
         Ok(cookie) => *cookie,
@@ -53,6 +53,7 @@ pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Se
     };
     let ns = match create(options.loopback) {
         Ok(ns) => ns,
+        Err(error) if refused(&error) => return unavailable(options, &startup.mode, &error),
         Err(error) => return setup_failed(options, format!("cannot create a namespace: {error}")),
     };
     let expected = match ns.cookie() {
@@ -108,7 +109,8 @@ fn setup_failed(options: Options, why: String) -> ExitCode {
     panic!("{message}")
 }
 
-/// `NetNs::new`, retrying `ENOSPC` with a bounded exponential backoff.
+/// `NetNs::new`, retrying `ENOSPC` with a bounded exponential backoff,
+/// unless the limit is 0 (then no namespace will ever come).
 fn create(loopback: bool) -> Result<NetNs, Error> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
@@ -120,7 +122,9 @@ fn create(loopback: bool) -> Result<NetNs, Error> {
         };
         match created {
             Err(error)
-                if error.errno() == Some(Errno::ENOSPC) && started.elapsed() < ENOSPC_PATIENCE =>
+                if error.errno() == Some(Errno::ENOSPC)
+                    && !limit_is_zero()
+                    && started.elapsed() < ENOSPC_PATIENCE =>
             {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));
@@ -130,27 +134,57 @@ fn create(loopback: bool) -> Result<NetNs, Error> {
     }
 }
 
+/// Whether `user.max_net_namespaces` is 0 here: namespaces are disabled.
+fn limit_is_zero() -> bool {
+    std::fs::read_to_string("/proc/sys/user/max_net_namespaces").is_ok_and(|v| v.trim() == "0")
+}
+
+/// Whether a creation error means network namespaces cannot be had at all
+/// (a seccomp profile or an LSM refusing them, or a zero limit), rather than
+/// a passing failure.
+fn refused(error: &Error) -> bool {
+    match error.errno() {
+        Some(Errno::EPERM | Errno::EACCES | Errno::ENOSYS) => true,
+        Some(Errno::ENOSPC) => limit_is_zero(),
+        _ => false,
+    }
+}
+
 /// Fails the test with the reason and the fixes, or skips it on request.
 #[track_caller]
-fn unavailable(options: Options, error: &Error) -> ExitCode {
+fn unavailable(options: Options, mode: &Mode, error: &Error) -> ExitCode {
     let test = std::thread::current()
         .name()
         .unwrap_or("this test")
         .to_owned();
     let skip = std::env::var(UNSUPPORTED_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("skip"));
     if !skip {
+        let tried = match mode {
+            Mode::Unavailable(_) => {
+                "this process lacks CAP_SYS_ADMIN, so before main it tried to enter an \
+                 unprivileged user namespace"
+            }
+            Mode::UserNamespace => {
+                "before main this process entered a user namespace of its own; in it, it \
+                 tried to create a network namespace"
+            }
+            Mode::Privileged => {
+                "this process has CAP_SYS_ADMIN; it tried to create a network namespace"
+            }
+        };
         return setup_failed(
             options,
             format!(
                 "{test} needs a network namespace, and none can be had.\n\
-                 What was tried: this process lacks CAP_SYS_ADMIN, so before main it tried to \
-                 enter an unprivileged user namespace.\n\
+                 What was tried: {tried}.\n\
                  What failed: {error}\n\
                  Fix one of: run the tests as root; allow unprivileged user namespaces \
                  (sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu, \
-                 sysctl -w user.max_user_namespaces=15000, or a container without its seccomp \
-                 profile); or set {UNSUPPORTED_ENV}=skip to pass these tests with a `skipped:` \
-                 line instead."
+                 sysctl -w user.max_user_namespaces=15000); allow network namespaces \
+                 (sysctl -w user.max_net_namespaces=15000; in a container, a seccomp profile \
+                 that allows unshare and setns, e.g. docker run --security-opt \
+                 seccomp=unconfined); or set {UNSUPPORTED_ENV}=skip to pass these tests with a \
+                 `skipped:` line instead."
             ),
         );
     }
@@ -161,8 +195,9 @@ fn unavailable(options: Options, error: &Error) -> ExitCode {
     // output of a passing test, and a skip must be seen.
     let _ = writeln!(std::io::stderr(), "{line}");
     match options.should_panic {
-        // The panic it expects, so that it passes like every skipped test.
-        Some(expected) => panic!("{line} (the test expects a panic with {expected:?})"),
+        // The panic it expects (its text contains the expected text), so
+        // that it passes like every skipped test.
+        Some(expected) => panic!("{line} (the test expects a panic with: {expected})"),
         None => ExitCode::SUCCESS,
     }
 }

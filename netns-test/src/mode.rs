@@ -17,8 +17,9 @@ use netns_core::{Error, enter_user_namespace, get_netns_cookie, has_cap_sys_admi
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Mode {
-    /// The process had `CAP_SYS_ADMIN` (for instance it runs as root): it
-    /// creates network namespaces directly, in the host's user namespace.
+    /// The process had `CAP_SYS_ADMIN` in the user namespace it started in
+    /// (it runs as root, or as root of a container or of a user namespace
+    /// made by whoever started it): it creates network namespaces there.
     Privileged,
     /// The process lacked `CAP_SYS_ADMIN` and entered a user namespace of its
     /// own before `main`, where it is uid 0 with every capability over the

@@ -57,6 +57,26 @@ mod expansions_type_check {
     #[netns_test(crate = "self::reexport")]
     fn crate_string() {}
 
+    #[netns_test(crate = crate::expansions_type_check::reexport)]
+    fn crate_crate_path() {}
+
+    #[netns_test(crate = ::netns_test)]
+    fn crate_absolute_path() {}
+
+    /// Doc comments and lint attributes stay on the test.
+    #[netns_test]
+    #[allow(unused_variables)]
+    fn attributes_kept() {
+        let unused = 1;
+    }
+
+    // Would not compile if the attribute dropped #[cfg].
+    #[netns_test]
+    #[cfg(any())]
+    fn cfg_kept() {
+        this_does_not_exist();
+    }
+
     #[netns_test]
     #[should_panic(expected = "boom")]
     fn should_panic() {
