@@ -153,6 +153,7 @@
 
 mod harness;
 mod mode;
+pub mod network;
 #[cfg(feature = "tokio")]
 mod runtime;
 

@@ -1,0 +1,441 @@
+//! Test networks: several namespaces joined by veth links, with addresses
+//! and routes, configured over netlink.
+//!
+//! ```no_run
+//! use netns_test::network::Network;
+//! use std::io::{Read, Write};
+//!
+//! // Two hosts, "client" 10.0.0.1 and "server" 10.0.0.2, on one link.
+//! let net = Network::pair()?;
+//! let listener = net.node("server")?.run(|| std::net::TcpListener::bind("10.0.0.2:80"))??;
+//! let server = std::thread::spawn(move || listener.accept().map(|(mut s, _)| s.write_all(b"hi")));
+//! let mut stream = net.node("client")?.run(|| std::net::TcpStream::connect("10.0.0.2:80"))??;
+//! let mut answer = String::new();
+//! stream.read_to_string(&mut answer)?;
+//! assert_eq!(answer, "hi");
+//! server.join().unwrap()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Every node is a network namespace of its own, with `lo` up; links are
+//! veth pairs. Everything is made with netlink messages (no `ip` binary), so
+//! it works the same as root and inside the user namespace `netns-test`
+//! enters for unprivileged test processes. Dropping the [`Network`] closes
+//! every namespace, which takes the links with them — whether the test
+//! passed or panicked — once no thread, process or socket still uses them.
+
+mod netlink;
+mod spec;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::sync::{Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use netns_core::NetNs;
+
+use self::netlink::Rtnl;
+pub use self::spec::{Endpoint, NetworkBuilder};
+
+/// A set of named nodes (network namespaces) joined by veth links.
+///
+/// Make one with [`Network::builder`], or [`Network::pair`] for the common
+/// two-host case.
+#[derive(Debug)]
+pub struct Network {
+    nodes: Vec<Node>,
+}
+
+/// One host of a [`Network`]: a network namespace with `lo` up.
+pub struct Node {
+    name: String,
+    ns: NetNs,
+    rtnl: Mutex<Rtnl>,
+}
+
+/// What an interface of a node looks like now (see [`Network::interface`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Interface {
+    /// The interface's index in its namespace.
+    pub index: u32,
+    /// Its MTU.
+    pub mtu: Option<u32>,
+    /// Whether it is administratively up.
+    pub up: bool,
+}
+
+impl Network {
+    /// Starts describing a network; see [`NetworkBuilder`].
+    pub fn builder() -> NetworkBuilder {
+        NetworkBuilder::default()
+    }
+
+    /// Two hosts on one link: node `client` with `eth0` at 10.0.0.1/24 and
+    /// fd00::1/64, node `server` with `eth0` at 10.0.0.2/24 and fd00::2/64.
+    ///
+    /// # Errors
+    ///
+    /// As [`NetworkBuilder::build`].
+    pub fn pair() -> Result<Network, NetworkError> {
+        Network::builder()
+            .node("client")
+            .node("server")
+            .link(
+                Endpoint::new("client", "eth0").address("10.0.0.1/24").address("fd00::1/64"),
+                Endpoint::new("server", "eth0").address("10.0.0.2/24").address("fd00::2/64"),
+            )
+            .build()
+    }
+
+    /// The node called `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::UnknownNode`] if there is none.
+    pub fn node(&self, name: &str) -> Result<&Node, NetworkError> {
+        self.nodes
+            .iter()
+            .find(|node| node.name == name)
+            .ok_or_else(|| NetworkError::UnknownNode { name: name.to_owned() })
+    }
+
+    /// The nodes, in the order they were declared.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter()
+    }
+
+    /// Takes interface `interface` of node `node` down: a cut cable. Routes
+    /// through it disappear, and traffic over it fails.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::UnknownNode`]; [`NetworkError::Netlink`] if there is
+    /// no such interface or the kernel refuses.
+    pub fn link_down(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
+        self.node(node)?.set_up(interface, false)
+    }
+
+    /// Brings interface `interface` of node `node` back up (its addresses
+    /// and connected routes come back; routes added through it do not).
+    ///
+    /// # Errors
+    ///
+    /// As [`link_down`](Network::link_down).
+    pub fn link_up(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
+        self.node(node)?.set_up(interface, true)
+    }
+
+    /// The current state of interface `interface` of node `node`.
+    ///
+    /// # Errors
+    ///
+    /// As [`link_down`](Network::link_down).
+    pub fn interface(&self, node: &str, interface: &str) -> Result<Interface, NetworkError> {
+        let node = self.node(node)?;
+        node.rtnl()
+            .link(interface)
+            .map(|(index, mtu, up)| Interface { index, mtu, up })
+            .map_err(|source| node.netlink(format!("read interface {interface}"), source))
+    }
+}
+
+impl Node {
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The node's network namespace.
+    pub fn ns(&self) -> &NetNs {
+        &self.ns
+    }
+
+    /// Runs `f` in this node's namespace and returns its value (a panic in
+    /// `f` resumes here); see [`NetNs::run`].
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::Namespace`] if the namespace cannot be entered.
+    pub fn run<F, T>(&self, f: F) -> Result<T, NetworkError>
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        self.ns.run(f).map_err(NetworkError::Namespace)
+    }
+
+    /// Starts `f` on a thread of its own in this node's namespace, e.g. a
+    /// server that outlives the call; join the handle to collect it. While
+    /// it runs it keeps the namespace alive.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::Namespace`] if the namespace cannot be entered;
+    /// [`NetworkError::Thread`] if the thread cannot be started.
+    pub fn spawn<F, T>(&self, f: F) -> Result<JoinHandle<T>, NetworkError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let name = format!("{}-{}", std::thread::current().name().unwrap_or("netns"), self.name);
+        // Started from inside the namespace, the thread inherits it.
+        self.run(|| std::thread::Builder::new().name(name).spawn(f))?
+            .map_err(NetworkError::Thread)
+    }
+
+    /// Runs `future` to completion on a tokio runtime built inside this
+    /// node's namespace (every thread of it, blocking pool included, is in
+    /// the namespace).
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::Namespace`] if the namespace cannot be entered.
+    #[cfg(feature = "tokio")]
+    pub fn block_on<F>(&self, future: F) -> Result<F::Output, NetworkError>
+    where
+        F: std::future::Future + Send,
+        F::Output: Send,
+    {
+        let flavor = crate::runtime::Flavor::CurrentThread;
+        self.run(|| crate::runtime::block_on(&self.ns, flavor, future))
+    }
+
+    fn rtnl(&self) -> std::sync::MutexGuard<'_, Rtnl> {
+        self.rtnl.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_up(&self, interface: &str, up: bool) -> Result<(), NetworkError> {
+        let mut rtnl = self.rtnl();
+        let what = || format!("set {interface} {}", if up { "up" } else { "down" });
+        let index = rtnl.index_of(interface).map_err(|e| self.netlink(what(), e))?;
+        rtnl.set_up(index, up).map_err(|e| self.netlink(what(), e))
+    }
+
+    fn netlink(&self, what: String, source: std::io::Error) -> NetworkError {
+        NetworkError::Netlink {
+            node: self.name.clone(),
+            what,
+            source,
+        }
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Node").field("name", &self.name).field("ns", &self.ns).finish()
+    }
+}
+
+/// Builds the network a validated plan describes.
+fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
+    let mut nodes = Vec::with_capacity(plan.nodes.len());
+    for spec in &plan.nodes {
+        let ns = NetNs::new_with_loopback().map_err(NetworkError::Namespace)?;
+        let rtnl = ns.run(Rtnl::open).map_err(NetworkError::Namespace)?;
+        let node = Node {
+            name: spec.name.clone(),
+            ns,
+            rtnl: Mutex::new(rtnl.map_err(|e| NetworkError::Netlink {
+                node: spec.name.clone(),
+                what: "open a netlink socket".into(),
+                source: e,
+            })?),
+        };
+        let router = spec.router;
+        node.run(|| configure(router))?.map_err(|(path, source)| NetworkError::Sysctl {
+            node: node.name.clone(),
+            path,
+            source,
+        })?;
+        nodes.push(node);
+    }
+    let network = Network { nodes };
+    for (i, (a, b)) in plan.links.iter().enumerate() {
+        let (node_a, node_b) = (network.node(&a.node)?, network.node(&b.node)?);
+        let what = || format!("create veth {} <-> {}:{}", a.interface, b.node, b.interface);
+        let index = FIRST_INDEX + 2 * i as u32;
+        node_a
+            .rtnl()
+            .add_veth((&a.interface, a.mtu), (&b.interface, b.mtu), node_b.ns.as_fd(), index)
+            .map_err(|e| node_a.netlink(what(), e))?;
+        for end in [a, b] {
+            let node = network.node(&end.node)?;
+            let mut rtnl = node.rtnl();
+            let index = rtnl
+                .index_of(&end.interface)
+                .map_err(|e| node.netlink(format!("find {}", end.interface), e))?;
+            for &(address, prefix) in &end.addresses {
+                rtnl.add_address(index, address, prefix)
+                    .map_err(|e| node.netlink(format!("add {address}/{prefix} to {}", end.interface), e))?;
+            }
+            rtnl.set_up(index, true)
+                .map_err(|e| node.netlink(format!("set {} up", end.interface), e))?;
+        }
+    }
+    for route in &plan.routes {
+        let node = network.node(&route.node)?;
+        node.rtnl()
+            .add_route(route.destination, route.prefix, route.gateway)
+            .map_err(|e| {
+                let what = format!("add route {}/{} via {}", route.destination, route.prefix, route.gateway);
+                node.netlink(what, e)
+            })?;
+    }
+    Ok(network)
+}
+
+/// The interface index of the first link's first end; the others follow.
+/// Far above the indexes of the interfaces a namespace starts with.
+const FIRST_INDEX: u32 = 1000;
+
+/// Sets up the calling thread's namespace (`/proc/sys/net` shows the
+/// namespace of the thread that opens it): no IPv6 duplicate address
+/// detection on interfaces made from now on, so that their link-local
+/// addresses are usable at once and neighbour discovery works from the first
+/// packet (tests must not wait a second for it); and, on a router, IPv4 and
+/// IPv6 forwarding. A kernel without IPv6 has no such files; that is fine.
+fn configure(router: bool) -> Result<(), (String, std::io::Error)> {
+    let mut settings = vec![("/proc/sys/net/ipv6/conf/default/accept_dad", "0")];
+    if router {
+        settings.push(("/proc/sys/net/ipv4/ip_forward", "1"));
+        settings.push(("/proc/sys/net/ipv6/conf/all/forwarding", "1"));
+    }
+    for (path, value) in settings {
+        match std::fs::write(path, value) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.contains("ipv6") => {}
+            result => result.map_err(|e| (path.to_owned(), e))?,
+        }
+    }
+    Ok(())
+}
+
+/// What can go wrong describing, building or using a [`Network`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NetworkError {
+    /// A name that no node has.
+    UnknownNode {
+        /// The name.
+        name: String,
+    },
+    /// Two nodes with one name.
+    DuplicateNode {
+        /// The name.
+        name: String,
+    },
+    /// Two interfaces with one name on one node.
+    DuplicateInterface {
+        /// The node.
+        node: String,
+        /// The interface name.
+        interface: String,
+    },
+    /// An interface name Linux would refuse.
+    InvalidInterfaceName {
+        /// The name.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// An address that is not `IP/PREFIX`, or whose prefix is too long.
+    InvalidAddress {
+        /// The text given.
+        text: String,
+        /// Why.
+        reason: String,
+    },
+    /// One address given to two interfaces.
+    ConflictingAddress {
+        /// The address.
+        address: IpAddr,
+        /// The first `node:interface` that has it.
+        first: String,
+        /// The second.
+        second: String,
+    },
+    /// A route whose gateway is on none of the node's links.
+    UnreachableGateway {
+        /// The node.
+        node: String,
+        /// The gateway.
+        gateway: IpAddr,
+    },
+    /// A namespace could not be created or entered.
+    Namespace(netns_core::Error),
+    /// The kernel refused a netlink request.
+    Netlink {
+        /// The node whose namespace it was sent in.
+        node: String,
+        /// What was asked.
+        what: String,
+        /// The kernel's answer.
+        source: std::io::Error,
+    },
+    /// A `/proc/sys` setting could not be written.
+    Sysctl {
+        /// The node.
+        node: String,
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A thread could not be started.
+    Thread(std::io::Error),
+}
+
+impl fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkError::UnknownNode { name } => {
+                write!(f, "no node is called {name:?}; declare it with .node({name:?})")
+            }
+            NetworkError::DuplicateNode { name } => write!(f, "two nodes are called {name:?}"),
+            NetworkError::DuplicateInterface { node, interface } => {
+                write!(f, "node {node:?} has two interfaces called {interface:?}")
+            }
+            NetworkError::InvalidInterfaceName { name, reason } => {
+                write!(f, "invalid interface name {name:?}: {reason}")
+            }
+            NetworkError::InvalidAddress { text, reason } => {
+                write!(f, "invalid address {text:?}: {reason}; write it as IP/PREFIX, e.g. 10.0.0.1/24 or fd00::1/64")
+            }
+            NetworkError::ConflictingAddress { address, first, second } => {
+                write!(f, "address {address} is given to both {first} and {second}")
+            }
+            NetworkError::UnreachableGateway { node, gateway } => write!(
+                f,
+                "node {node:?} cannot reach gateway {gateway}: it is in none of the node's \
+                 subnets; give the node an address in the gateway's subnet"
+            ),
+            NetworkError::Namespace(error) => write!(f, "{error}"),
+            NetworkError::Netlink { node, what, source } => {
+                write!(f, "node {node:?}: netlink: {what}: {source}")
+            }
+            NetworkError::Sysctl { node, path, source } => {
+                write!(f, "node {node:?}: write {path}: {source}")
+            }
+            NetworkError::Thread(source) => write!(f, "cannot start a thread: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for NetworkError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NetworkError::Namespace(error) => Some(error),
+            NetworkError::Netlink { source, .. }
+            | NetworkError::Sysctl { source, .. }
+            | NetworkError::Thread(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<netns_core::Error> for NetworkError {
+    fn from(error: netns_core::Error) -> NetworkError {
+        NetworkError::Namespace(error)
+    }
+}

@@ -1,0 +1,218 @@
+//! A small synchronous rtnetlink client: the few requests a test network needs.
+//!
+//! A netlink socket belongs to the network namespace of the thread that
+//! opened it, for its whole life, whichever thread uses it later; so each
+//! node opens one (inside `NetNs::run`) and keeps it. Requests are built with
+//! `netlink-packet-route`'s types and sent with `netlink-sys`'s plain socket:
+//! no async runtime is needed for a handful of requests that each get one
+//! acknowledgement.
+
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
+    NetlinkPayload,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+
+/// An rtnetlink socket in one network namespace.
+#[derive(Debug)]
+pub(crate) struct Rtnl {
+    socket: Socket,
+    sequence: u32,
+}
+
+impl Rtnl {
+    /// Opens a socket in the calling thread's network namespace.
+    pub(crate) fn open() -> io::Result<Rtnl> {
+        let mut socket = Socket::new(NETLINK_ROUTE)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        Ok(Rtnl {
+            socket,
+            sequence: 0,
+        })
+    }
+
+    /// Creates a veth pair: `name` here, `peer` in the namespace behind
+    /// `peer_ns`, with interface indexes `index` and `index + 1`.
+    ///
+    /// Why choose indexes: left to itself, the kernel gives the first
+    /// interface of every new namespace index 2, so both ends of a link
+    /// would have it, and then the kernel takes the pair's carrier change
+    /// for a non-urgent event (`linkwatch_urgent_event` looks for a peer
+    /// index that differs) and delays it up to a second, during which IPv6
+    /// on the link is not ready. Indexes that differ make it immediate.
+    pub(crate) fn add_veth(
+        &mut self,
+        (name, mtu): (&str, Option<u32>),
+        (peer, peer_mtu): (&str, Option<u32>),
+        peer_ns: BorrowedFd<'_>,
+        index: u32,
+    ) -> io::Result<()> {
+        let mut peer_link = LinkMessage::default();
+        peer_link.header.index = index + 1;
+        peer_link.attributes.push(LinkAttribute::IfName(peer.to_owned()));
+        peer_link.attributes.push(LinkAttribute::NetNsFd(peer_ns.as_raw_fd()));
+        peer_link.attributes.extend(peer_mtu.map(LinkAttribute::Mtu));
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        link.attributes.extend(mtu.map(LinkAttribute::Mtu));
+        link.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Veth),
+            LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_link))),
+        ]));
+        self.request(RouteNetlinkMessage::NewLink(link), NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// The index of the interface called `name`.
+    pub(crate) fn index_of(&mut self, name: &str) -> io::Result<u32> {
+        self.link(name).map(|(index, _, _)| index)
+    }
+
+    /// The index, MTU and up flag of the interface called `name`.
+    pub(crate) fn link(&mut self, name: &str) -> io::Result<(u32, Option<u32>, bool)> {
+        let mut link = LinkMessage::default();
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        let mut found = None;
+        self.exchange(RouteNetlinkMessage::GetLink(link), 0, |reply| {
+            if let RouteNetlinkMessage::NewLink(link) = reply {
+                let mtu = link.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::Mtu(mtu) => Some(*mtu),
+                    _ => None,
+                });
+                found = Some((link.header.index, mtu, link.header.flags.contains(LinkFlags::Up)));
+            }
+        })?;
+        found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
+    }
+
+    /// Sets interface `index` up or down.
+    pub(crate) fn set_up(&mut self, index: u32, up: bool) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
+        link.header.change_mask = LinkFlags::Up;
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+    }
+
+    /// Adds `address/prefix` to interface `index`; IPv6 without duplicate
+    /// address detection, so that it is usable at once.
+    pub(crate) fn add_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
+        let mut message = AddressMessage::default();
+        message.header.index = index;
+        message.header.prefix_len = prefix;
+        match address {
+            IpAddr::V4(_) => {
+                message.header.family = AddressFamily::Inet;
+                message.attributes.push(AddressAttribute::Local(address));
+                message.attributes.push(AddressAttribute::Address(address));
+            }
+            IpAddr::V6(_) => {
+                message.header.family = AddressFamily::Inet6;
+                message.attributes.push(AddressAttribute::Address(address));
+                message.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+            }
+        }
+        self.request(RouteNetlinkMessage::NewAddress(message), NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// Adds a route to `destination/prefix` (`prefix` 0: the default route) via `gateway`.
+    pub(crate) fn add_route(
+        &mut self,
+        destination: IpAddr,
+        prefix: u8,
+        gateway: IpAddr,
+    ) -> io::Result<()> {
+        let (family, destination, gateway) = match (destination, gateway) {
+            (IpAddr::V4(d), IpAddr::V4(g)) => {
+                (AddressFamily::Inet, RouteAddress::Inet(d), RouteAddress::Inet(g))
+            }
+            (IpAddr::V6(d), IpAddr::V6(g)) => {
+                (AddressFamily::Inet6, RouteAddress::Inet6(d), RouteAddress::Inet6(g))
+            }
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "destination and gateway are of different IP versions",
+                ));
+            }
+        };
+        let mut message = RouteMessage::default();
+        message.header.address_family = family;
+        message.header.destination_prefix_length = prefix;
+        message.header.table = RouteHeader::RT_TABLE_MAIN;
+        message.header.protocol = RouteProtocol::Static;
+        message.header.scope = RouteScope::Universe;
+        message.header.kind = RouteType::Unicast;
+        if prefix > 0 {
+            message.attributes.push(RouteAttribute::Destination(destination));
+        }
+        message.attributes.push(RouteAttribute::Gateway(gateway));
+        self.request(RouteNetlinkMessage::NewRoute(message), NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// Sends a request that changes something and waits for its acknowledgement.
+    fn request(&mut self, message: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+        self.exchange(message, flags, |_| {})
+    }
+
+    /// Sends `message`, hands each reply to `reply`, and returns at the
+    /// acknowledgement (or the error the kernel sent instead).
+    fn exchange(
+        &mut self,
+        message: RouteNetlinkMessage,
+        flags: u16,
+        mut reply: impl FnMut(RouteNetlinkMessage),
+    ) -> io::Result<()> {
+        self.sequence = self.sequence.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        header.sequence_number = self.sequence;
+        let mut request = NetlinkMessage::new(header, NetlinkPayload::from(message));
+        request.finalize();
+        let mut buffer = vec![0; request.buffer_len()];
+        request.serialize(&mut buffer);
+        self.socket.send(&buffer, 0)?;
+
+        let mut received = Vec::with_capacity(16 * 1024);
+        loop {
+            received.clear();
+            self.socket.recv(&mut received, 0)?;
+            let mut offset = 0;
+            while offset < received.len() {
+                let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&received[offset..])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                let length = message.header.length as usize;
+                if message.header.sequence_number == self.sequence {
+                    match message.payload {
+                        NetlinkPayload::Error(error) => {
+                            return match error.code {
+                                None => Ok(()),
+                                Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
+                            };
+                        }
+                        NetlinkPayload::InnerMessage(inner) => reply(inner),
+                        NetlinkPayload::Done(_) => return Ok(()),
+                        _ => {}
+                    }
+                }
+                if length == 0 {
+                    break;
+                }
+                offset += length;
+            }
+        }
+    }
+}

@@ -1,0 +1,425 @@
+//! Describing a network, and checking the description before anything is made.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::{Network, NetworkError, build};
+
+/// Describes a [`Network`]: its nodes, the links between them, and routes.
+///
+/// Nothing is created until [`build`](NetworkBuilder::build), which checks
+/// the whole description first and reports the first mistake as a typed
+/// [`NetworkError`].
+///
+/// ```no_run
+/// use netns_test::network::{Endpoint, Network};
+///
+/// // client — router — server, with default routes through the router.
+/// let net = Network::builder()
+///     .node("client")
+///     .router("router")
+///     .node("server")
+///     .link(
+///         Endpoint::new("client", "eth0").address("10.0.1.1/24"),
+///         Endpoint::new("router", "eth0").address("10.0.1.254/24"),
+///     )
+///     .link(
+///         Endpoint::new("router", "eth1").address("10.0.2.254/24"),
+///         Endpoint::new("server", "eth0").address("10.0.2.1/24"),
+///     )
+///     .route("client", "default", "10.0.1.254")
+///     .route("server", "default", "10.0.2.254")
+///     .build()?;
+/// # Ok::<(), netns_test::network::NetworkError>(())
+/// ```
+#[derive(Debug, Default, Clone)]
+#[must_use = "a network is made only by `build`"]
+pub struct NetworkBuilder {
+    nodes: Vec<(String, bool)>,
+    links: Vec<(Endpoint, Endpoint)>,
+    routes: Vec<(String, String, String)>,
+}
+
+/// One end of a link: an interface of a node, with its addresses and MTU.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Endpoint {
+    node: String,
+    interface: String,
+    addresses: Vec<String>,
+    mtu: Option<u32>,
+}
+
+impl Endpoint {
+    /// Interface `interface` (at most 15 bytes, as Linux allows) of node `node`.
+    pub fn new(node: &str, interface: &str) -> Endpoint {
+        Endpoint {
+            node: node.to_owned(),
+            interface: interface.to_owned(),
+            addresses: Vec::new(),
+            mtu: None,
+        }
+    }
+
+    /// Adds an address, `IP/PREFIX`: IPv4 (`10.0.0.1/24`) or IPv6
+    /// (`fd00::1/64`; it is usable at once: duplicate address detection is off).
+    pub fn address(mut self, address: &str) -> Endpoint {
+        self.addresses.push(address.to_owned());
+        self
+    }
+
+    /// Sets the interface's MTU (the kernel's default for veth is 1500).
+    pub fn mtu(mut self, mtu: u32) -> Endpoint {
+        self.mtu = Some(mtu);
+        self
+    }
+}
+
+impl NetworkBuilder {
+    /// Adds a node: a host with a network namespace of its own.
+    pub fn node(mut self, name: &str) -> NetworkBuilder {
+        self.nodes.push((name.to_owned(), false));
+        self
+    }
+
+    /// Adds a node that forwards packets between its interfaces (IPv4 and IPv6).
+    pub fn router(mut self, name: &str) -> NetworkBuilder {
+        self.nodes.push((name.to_owned(), true));
+        self
+    }
+
+    /// Joins two nodes with a veth link.
+    pub fn link(mut self, a: Endpoint, b: Endpoint) -> NetworkBuilder {
+        self.links.push((a, b));
+        self
+    }
+
+    /// Adds a route on `node` to `destination` (`IP/PREFIX`, or `default`)
+    /// via `gateway`, which must be in one of the node's subnets.
+    pub fn route(mut self, node: &str, destination: &str, gateway: &str) -> NetworkBuilder {
+        self.routes.push((node.to_owned(), destination.to_owned(), gateway.to_owned()));
+        self
+    }
+
+    /// Checks the description, then makes the namespaces, links, addresses
+    /// and routes.
+    ///
+    /// # Errors
+    ///
+    /// For the description: [`NetworkError::DuplicateNode`],
+    /// [`UnknownNode`](NetworkError::UnknownNode),
+    /// [`DuplicateInterface`](NetworkError::DuplicateInterface),
+    /// [`InvalidInterfaceName`](NetworkError::InvalidInterfaceName),
+    /// [`InvalidAddress`](NetworkError::InvalidAddress),
+    /// [`ConflictingAddress`](NetworkError::ConflictingAddress),
+    /// [`UnreachableGateway`](NetworkError::UnreachableGateway). While
+    /// making it: [`Namespace`](NetworkError::Namespace) (no namespaces to
+    /// be had), [`Netlink`](NetworkError::Netlink) (the kernel refused a
+    /// request, e.g. `EOPNOTSUPP` for veth without `CONFIG_VETH`),
+    /// [`Sysctl`](NetworkError::Sysctl). Whatever was made before an error
+    /// is released.
+    pub fn build(self) -> Result<Network, NetworkError> {
+        build(self.plan()?)
+    }
+
+    fn plan(self) -> Result<Plan, NetworkError> {
+        let mut nodes: Vec<NodeSpec> = Vec::new();
+        for (name, router) in self.nodes {
+            if nodes.iter().any(|n| n.name == name) {
+                return Err(NetworkError::DuplicateNode { name });
+            }
+            nodes.push(NodeSpec { name, router });
+        }
+        let known = |name: &str| {
+            if nodes.iter().any(|n| n.name == name) {
+                Ok(())
+            } else {
+                Err(NetworkError::UnknownNode { name: name.to_owned() })
+            }
+        };
+        let mut interfaces: Vec<(String, String)> = Vec::new();
+        let mut owners: HashMap<IpAddr, String> = HashMap::new();
+        let mut subnets: Vec<(String, IpAddr, u8)> = Vec::new();
+        let mut links = Vec::new();
+        for (a, b) in self.links {
+            let mut ends = Vec::with_capacity(2);
+            for end in [a, b] {
+                known(&end.node)?;
+                check_interface_name(&end.interface)?;
+                let key = (end.node.clone(), end.interface.clone());
+                if interfaces.contains(&key) {
+                    return Err(NetworkError::DuplicateInterface {
+                        node: end.node,
+                        interface: end.interface,
+                    });
+                }
+                interfaces.push(key);
+                let here = format!("{}:{}", end.node, end.interface);
+                let mut addresses = Vec::new();
+                for text in &end.addresses {
+                    let (address, prefix) = parse_cidr(text)?;
+                    if let Some(first) = owners.insert(address, here.clone()) {
+                        return Err(NetworkError::ConflictingAddress {
+                            address,
+                            first,
+                            second: here,
+                        });
+                    }
+                    subnets.push((end.node.clone(), address, prefix));
+                    addresses.push((address, prefix));
+                }
+                ends.push(EndSpec {
+                    node: end.node,
+                    interface: end.interface,
+                    addresses,
+                    mtu: end.mtu,
+                });
+            }
+            let b = ends.pop();
+            let a = ends.pop();
+            if let (Some(a), Some(b)) = (a, b) {
+                links.push((a, b));
+            }
+        }
+        let mut routes = Vec::new();
+        for (node, destination, gateway) in self.routes {
+            known(&node)?;
+            let gateway: IpAddr = gateway.parse().map_err(|_| NetworkError::InvalidAddress {
+                text: gateway.clone(),
+                reason: "not an IP address".into(),
+            })?;
+            let (destination, prefix) = if destination == "default" {
+                match gateway {
+                    IpAddr::V4(_) => (IpAddr::from([0, 0, 0, 0]), 0),
+                    IpAddr::V6(_) => (IpAddr::from([0u16; 8]), 0),
+                }
+            } else {
+                parse_cidr(&destination)?
+            };
+            if destination.is_ipv4() != gateway.is_ipv4() {
+                return Err(NetworkError::InvalidAddress {
+                    text: gateway.to_string(),
+                    reason: format!("the gateway and destination {destination} are of different IP versions"),
+                });
+            }
+            let reachable = subnets
+                .iter()
+                .any(|(owner, address, prefix)| *owner == node && same_subnet(*address, gateway, *prefix));
+            if !reachable {
+                return Err(NetworkError::UnreachableGateway { node, gateway });
+            }
+            routes.push(RouteSpec {
+                node,
+                destination,
+                prefix,
+                gateway,
+            });
+        }
+        Ok(Plan {
+            nodes,
+            links,
+            routes,
+        })
+    }
+}
+
+/// A checked description, ready to be made.
+pub(super) struct Plan {
+    pub(super) nodes: Vec<NodeSpec>,
+    pub(super) links: Vec<(EndSpec, EndSpec)>,
+    pub(super) routes: Vec<RouteSpec>,
+}
+
+pub(super) struct NodeSpec {
+    pub(super) name: String,
+    pub(super) router: bool,
+}
+
+pub(super) struct EndSpec {
+    pub(super) node: String,
+    pub(super) interface: String,
+    pub(super) addresses: Vec<(IpAddr, u8)>,
+    pub(super) mtu: Option<u32>,
+}
+
+pub(super) struct RouteSpec {
+    pub(super) node: String,
+    pub(super) destination: IpAddr,
+    pub(super) prefix: u8,
+    pub(super) gateway: IpAddr,
+}
+
+/// The kernel's rules for interface names (`dev_valid_name`).
+fn check_interface_name(name: &str) -> Result<(), NetworkError> {
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.len() > 15 {
+        Some("it is longer than 15 bytes (IFNAMSIZ - 1)")
+    } else if name == "." || name == ".." {
+        Some("`.` and `..` are not interface names")
+    } else if name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
+        Some("it contains `/`, `:` or white space")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(NetworkError::InvalidInterfaceName {
+            name: name.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `IP/PREFIX`, with the prefix checked against the address's length.
+fn parse_cidr(text: &str) -> Result<(IpAddr, u8), NetworkError> {
+    let invalid = |reason: &str| NetworkError::InvalidAddress {
+        text: text.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (address, prefix) = text.split_once('/').ok_or_else(|| invalid("no /PREFIX"))?;
+    let address: IpAddr = address.parse().map_err(|_| invalid("not an IP address"))?;
+    let prefix: u8 = prefix.parse().map_err(|_| invalid("the prefix is not a number"))?;
+    let bits = if address.is_ipv4() { 32 } else { 128 };
+    if prefix > bits {
+        return Err(invalid(if bits == 32 {
+            "an IPv4 prefix is at most 32"
+        } else {
+            "an IPv6 prefix is at most 128"
+        }));
+    }
+    if address.is_unspecified() || address.is_multicast() {
+        return Err(invalid("an interface address cannot be unspecified or multicast"));
+    }
+    Ok((address, prefix))
+}
+
+fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
+    fn masked(bytes: &[u8], prefix: u8) -> Vec<u8> {
+        bytes
+            .iter()
+            .enumerate()
+            .map(|(i, byte)| {
+                let keep = (i32::from(prefix) - 8 * i as i32).clamp(0, 8) as u32;
+                byte & (0xff_u16 << (8 - keep)) as u8
+            })
+            .collect()
+    }
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => masked(&a.octets(), prefix) == masked(&b.octets(), prefix),
+        (IpAddr::V6(a), IpAddr::V6(b)) => masked(&a.octets(), prefix) == masked(&b.octets(), prefix),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(builder: NetworkBuilder) -> Result<Plan, NetworkError> {
+        builder.plan()
+    }
+
+    #[test]
+    fn subnets() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(same_subnet(ip("10.0.1.1"), ip("10.0.1.254"), 24));
+        assert!(!same_subnet(ip("10.0.1.1"), ip("10.0.2.1"), 24));
+        assert!(same_subnet(ip("10.0.1.1"), ip("10.0.1.7"), 29));
+        assert!(!same_subnet(ip("10.0.1.1"), ip("10.0.1.9"), 29));
+        assert!(same_subnet(ip("fd00::1"), ip("fd00::ffff"), 64));
+        assert!(!same_subnet(ip("fd00::1"), ip("fd01::1"), 64));
+        assert!(same_subnet(ip("1.2.3.4"), ip("9.9.9.9"), 0));
+    }
+
+    #[test]
+    fn every_mistake_is_a_typed_error() {
+        let two = || Network::builder().node("a").node("b");
+        let end = Endpoint::new;
+        let cases: Vec<(NetworkBuilder, fn(&NetworkError) -> bool)> = vec![
+            (two().node("a"), |e| matches!(e, NetworkError::DuplicateNode { .. })),
+            (two().link(end("a", "eth0"), end("c", "eth0")), |e| {
+                matches!(e, NetworkError::UnknownNode { name } if name == "c")
+            }),
+            (two().route("nowhere", "default", "10.0.0.1"), |e| {
+                matches!(e, NetworkError::UnknownNode { .. })
+            }),
+            (
+                two().link(end("a", "eth0"), end("b", "eth0")).link(end("a", "eth0"), end("b", "eth1")),
+                |e| matches!(e, NetworkError::DuplicateInterface { node, .. } if node == "a"),
+            ),
+            (two().link(end("a", "a-very-long-name0"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidInterfaceName { .. })
+            }),
+            (two().link(end("a", "eth/0"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidInterfaceName { .. })
+            }),
+            (two().link(end("a", "").address("10.0.0.1/24"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidInterfaceName { .. })
+            }),
+            (two().link(end("a", "eth0").address("10.0.0.1"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidAddress { .. })
+            }),
+            (two().link(end("a", "eth0").address("10.0.0.1/33"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidAddress { .. })
+            }),
+            (two().link(end("a", "eth0").address("fd00::1/129"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidAddress { .. })
+            }),
+            (two().link(end("a", "eth0").address("10.0.0.300/24"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidAddress { .. })
+            }),
+            (two().link(end("a", "eth0").address("0.0.0.0/8"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidAddress { .. })
+            }),
+            (
+                two().link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.1/24")),
+                |e| matches!(e, NetworkError::ConflictingAddress { .. }),
+            ),
+            (
+                two()
+                    .link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.2/24"))
+                    .route("a", "default", "10.0.9.1"),
+                |e| matches!(e, NetworkError::UnreachableGateway { node, .. } if node == "a"),
+            ),
+            (
+                two()
+                    .link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.2/24"))
+                    .route("a", "fd00::/64", "10.0.0.2"),
+                |e| matches!(e, NetworkError::InvalidAddress { .. }),
+            ),
+            (
+                two()
+                    .link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.2/24"))
+                    .route("a", "default", "not-an-ip"),
+                |e| matches!(e, NetworkError::InvalidAddress { .. }),
+            ),
+        ];
+        for (i, (builder, expected)) in cases.into_iter().enumerate() {
+            match plan(builder) {
+                Err(error) => {
+                    assert!(expected(&error), "case {i}: unexpected error {error:?}");
+                    assert!(!error.to_string().is_empty());
+                }
+                Ok(_) => panic!("case {i}: no error"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_sound_description_passes() {
+        let planned = plan(
+            Network::builder()
+                .node("a")
+                .router("r")
+                .link(Endpoint::new("a", "eth0").address("10.0.0.1/24"), Endpoint::new("r", "eth0").address("10.0.0.254/24"))
+                .route("a", "default", "10.0.0.254")
+                .route("a", "192.168.0.0/16", "10.0.0.254"),
+        )
+        .unwrap();
+        assert_eq!(planned.nodes.len(), 2);
+        assert!(planned.nodes[1].router);
+        assert_eq!(planned.routes[0].prefix, 0);
+        assert_eq!(planned.routes[1].prefix, 16);
+    }
+}

@@ -1,0 +1,215 @@
+//! Test networks end to end: links, addresses, routes, a router, faults,
+//! and clean-up, as root and in the user-namespace world.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
+
+use netns_test::network::{Endpoint, Network, NetworkError};
+use netns_tests::census::open_fds;
+
+/// A line server on `addr` in `node` that answers one connection.
+fn serve_once(net: &Network, node: &str, addr: &'static str) -> std::thread::JoinHandle<String> {
+    let listener = net.node(node).unwrap().run(|| TcpListener::bind(addr)).unwrap().unwrap();
+    std::thread::spawn(move || {
+        let (stream, peer) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(&stream).read_line(&mut line).unwrap();
+        (&stream).write_all(line.to_uppercase().as_bytes()).unwrap();
+        format!("{peer}")
+    })
+}
+
+/// Sends a line from `node` to `addr` and returns the answer.
+fn ask(net: &Network, node: &str, addr: &str, line: &str) -> std::io::Result<String> {
+    let stream = net
+        .node(node)
+        .unwrap()
+        .run(|| TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_millis(300)))
+        .unwrap()?;
+    (&stream).write_all(format!("{line}\n").as_bytes())?;
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer)?;
+    Ok(answer.trim_end().to_owned())
+}
+
+#[test]
+fn two_hosts_talk_over_ipv4_and_ipv6() {
+    let net = Network::pair().unwrap();
+    let server = serve_once(&net, "server", "10.0.0.2:80");
+    assert_eq!(ask(&net, "client", "10.0.0.2:80", "hello").unwrap(), "HELLO");
+    assert!(server.join().unwrap().starts_with("10.0.0.1:"));
+    // IPv6 works at once: no duplicate address detection to wait for.
+    let server = serve_once(&net, "server", "[fd00::2]:80");
+    assert_eq!(ask(&net, "client", "[fd00::2]:80", "six").unwrap(), "SIX");
+    assert!(server.join().unwrap().starts_with("[fd00::1]:"));
+}
+
+#[test]
+fn every_node_is_its_own_namespace() {
+    let net = Network::pair().unwrap();
+    let client = net.node("client").unwrap();
+    let server = net.node("server").unwrap();
+    assert_ne!(client.ns(), server.ns());
+    assert_ne!(client.ns(), &netns_test::NetNs::current().unwrap());
+    // The server's address is not the client's.
+    let error = client.run(|| TcpListener::bind("10.0.0.2:80")).unwrap().unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::AddrNotAvailable);
+    assert_eq!(net.nodes().map(|n| n.name()).collect::<Vec<_>>(), ["client", "server"]);
+}
+
+#[test]
+fn client_router_server_with_routes() {
+    let net = Network::builder()
+        .node("client")
+        .router("router")
+        .node("server")
+        .link(
+            Endpoint::new("client", "eth0").address("10.0.1.1/24").address("fd01::1/64"),
+            Endpoint::new("router", "eth0").address("10.0.1.254/24").address("fd01::fe/64"),
+        )
+        .link(
+            Endpoint::new("router", "eth1").address("10.0.2.254/24").address("fd02::fe/64"),
+            Endpoint::new("server", "eth0").address("10.0.2.1/24").address("fd02::1/64"),
+        )
+        .route("client", "default", "10.0.1.254")
+        .route("server", "default", "10.0.2.254")
+        .route("client", "fd02::/64", "fd01::fe")
+        .route("server", "default", "fd02::fe")
+        .build()
+        .unwrap();
+    let server = serve_once(&net, "server", "10.0.2.1:80");
+    assert_eq!(ask(&net, "client", "10.0.2.1:80", "routed").unwrap(), "ROUTED");
+    assert!(server.join().unwrap().starts_with("10.0.1.1:"), "the server sees the client's own address");
+    let server = serve_once(&net, "server", "[fd02::1]:80");
+    assert_eq!(ask(&net, "client", "[fd02::1]:80", "routed6").unwrap(), "ROUTED6");
+    server.join().unwrap();
+}
+
+#[test]
+fn without_forwarding_the_router_drops_traffic() {
+    let net = Network::builder()
+        .node("client")
+        .node("router") // not .router(): no forwarding
+        .node("server")
+        .link(
+            Endpoint::new("client", "eth0").address("10.0.1.1/24"),
+            Endpoint::new("router", "eth0").address("10.0.1.254/24"),
+        )
+        .link(
+            Endpoint::new("router", "eth1").address("10.0.2.254/24"),
+            Endpoint::new("server", "eth0").address("10.0.2.1/24"),
+        )
+        .route("client", "default", "10.0.1.254")
+        .route("server", "default", "10.0.2.254")
+        .build()
+        .unwrap();
+    let _listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.2.1:80")).unwrap().unwrap();
+    assert!(ask(&net, "client", "10.0.2.1:80", "lost").is_err());
+}
+
+#[test]
+fn cutting_the_link_is_noticed_and_mending_it_works() {
+    let net = Network::pair().unwrap();
+    net.link_down("client", "eth0").unwrap();
+    assert!(!net.interface("client", "eth0").unwrap().up);
+    let error = ask(&net, "client", "10.0.0.2:80", "anyone?").unwrap_err();
+    // With the link down its route is gone: the kernel says so at once.
+    assert_eq!(error.raw_os_error(), Some(libc::ENETUNREACH), "{error}");
+
+    net.link_up("client", "eth0").unwrap();
+    assert!(net.interface("client", "eth0").unwrap().up);
+    let server = serve_once(&net, "server", "10.0.0.2:80");
+    assert_eq!(ask(&net, "client", "10.0.0.2:80", "back").unwrap(), "BACK");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_cut_in_the_middle_of_a_conversation_times_out_the_client() {
+    let net = Network::pair().unwrap();
+    let listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.0.2:80")).unwrap().unwrap();
+    let stream = net.node("client").unwrap().run(|| TcpStream::connect("10.0.0.2:80")).unwrap().unwrap();
+    let (_server_side, _) = listener.accept().unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    net.link_down("server", "eth0").unwrap();
+    (&stream).write_all(b"ping\n").unwrap();
+    let mut answer = String::new();
+    let error = BufReader::new(&stream).read_line(&mut answer).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
+}
+
+#[test]
+fn mtu_is_set_per_interface() {
+    let net = Network::builder()
+        .node("a")
+        .node("b")
+        .link(Endpoint::new("a", "eth0").mtu(1280), Endpoint::new("b", "eth0").mtu(9000))
+        .build()
+        .unwrap();
+    assert_eq!(net.interface("a", "eth0").unwrap().mtu, Some(1280));
+    assert_eq!(net.interface("b", "eth0").unwrap().mtu, Some(9000));
+}
+
+#[test]
+fn servers_spawned_on_a_node_live_in_it() {
+    let net = Network::pair().unwrap();
+    let server = net
+        .node("server")
+        .unwrap()
+        .spawn(|| {
+            let listener = TcpListener::bind("10.0.0.2:7").unwrap();
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            BufReader::new(&stream).read_line(&mut line).unwrap();
+            (&stream).write_all(line.as_bytes()).unwrap();
+        })
+        .unwrap();
+    // The server binds asynchronously: retry until it listens.
+    let answer = (0..100)
+        .find_map(|_| match ask(&net, "client", "10.0.0.2:7", "echo") {
+            Ok(answer) => Some(answer),
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(10));
+                None
+            }
+        })
+        .unwrap();
+    assert_eq!(answer, "echo");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_node_has_a_tokio_runtime_of_its_own() {
+    let net = Network::pair().unwrap();
+    let listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.0.2:80")).unwrap().unwrap();
+    let server = std::thread::spawn(move || listener.accept().map(|_| ()));
+    let connected = net
+        .node("client")
+        .unwrap()
+        .block_on(async { tokio::net::TcpStream::connect("10.0.0.2:80").await.map(|_| ()) })
+        .unwrap();
+    connected.unwrap();
+    server.join().unwrap().unwrap();
+}
+
+#[test]
+fn unknown_nodes_and_interfaces_are_typed_errors() {
+    let net = Network::pair().unwrap();
+    assert!(matches!(net.node("nobody"), Err(NetworkError::UnknownNode { .. })));
+    let error = net.link_down("client", "eth9").unwrap_err();
+    assert!(matches!(error, NetworkError::Netlink { .. }), "{error:?}");
+    assert!(error.to_string().contains("eth9"), "{error}");
+}
+
+#[test]
+fn nothing_outlives_the_network_even_when_the_test_panics() {
+    let _ = Network::pair().unwrap(); // warm up: factory threads and their fds
+    let fds = open_fds();
+    let result = std::panic::catch_unwind(|| {
+        let net = Network::pair().unwrap();
+        let _listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.0.2:80")).unwrap();
+        panic!("the test failed");
+    });
+    assert!(result.is_err());
+    assert_eq!(open_fds(), fds, "fds left behind");
+}
