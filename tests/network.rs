@@ -10,7 +10,12 @@ use netns_tests::census::open_fds;
 
 /// A line server on `addr` in `node` that answers one connection.
 fn serve_once(net: &Network, node: &str, addr: &'static str) -> std::thread::JoinHandle<String> {
-    let listener = net.node(node).unwrap().run(|| TcpListener::bind(addr)).unwrap().unwrap();
+    let listener = net
+        .node(node)
+        .unwrap()
+        .run(|| TcpListener::bind(addr))
+        .unwrap()
+        .unwrap();
     std::thread::spawn(move || {
         let (stream, peer) = listener.accept().unwrap();
         let mut line = String::new();
@@ -37,7 +42,10 @@ fn ask(net: &Network, node: &str, addr: &str, line: &str) -> std::io::Result<Str
 fn two_hosts_talk_over_ipv4_and_ipv6() {
     let net = Network::pair().unwrap();
     let server = serve_once(&net, "server", "10.0.0.2:80");
-    assert_eq!(ask(&net, "client", "10.0.0.2:80", "hello").unwrap(), "HELLO");
+    assert_eq!(
+        ask(&net, "client", "10.0.0.2:80", "hello").unwrap(),
+        "HELLO"
+    );
     assert!(server.join().unwrap().starts_with("10.0.0.1:"));
     // IPv6 works at once: no duplicate address detection to wait for.
     let server = serve_once(&net, "server", "[fd00::2]:80");
@@ -53,9 +61,15 @@ fn every_node_is_its_own_namespace() {
     assert_ne!(client.ns(), server.ns());
     assert_ne!(client.ns(), &netns_test::NetNs::current().unwrap());
     // The server's address is not the client's.
-    let error = client.run(|| TcpListener::bind("10.0.0.2:80")).unwrap().unwrap_err();
+    let error = client
+        .run(|| TcpListener::bind("10.0.0.2:80"))
+        .unwrap()
+        .unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::AddrNotAvailable);
-    assert_eq!(net.nodes().map(|n| n.name()).collect::<Vec<_>>(), ["client", "server"]);
+    assert_eq!(
+        net.nodes().map(|n| n.name()).collect::<Vec<_>>(),
+        ["client", "server"]
+    );
 }
 
 #[test]
@@ -65,12 +79,20 @@ fn client_router_server_with_routes() {
         .router("router")
         .node("server")
         .link(
-            Endpoint::new("client", "eth0").address("10.0.1.1/24").address("fd01::1/64"),
-            Endpoint::new("router", "eth0").address("10.0.1.254/24").address("fd01::fe/64"),
+            Endpoint::new("client", "eth0")
+                .address("10.0.1.1/24")
+                .address("fd01::1/64"),
+            Endpoint::new("router", "eth0")
+                .address("10.0.1.254/24")
+                .address("fd01::fe/64"),
         )
         .link(
-            Endpoint::new("router", "eth1").address("10.0.2.254/24").address("fd02::fe/64"),
-            Endpoint::new("server", "eth0").address("10.0.2.1/24").address("fd02::1/64"),
+            Endpoint::new("router", "eth1")
+                .address("10.0.2.254/24")
+                .address("fd02::fe/64"),
+            Endpoint::new("server", "eth0")
+                .address("10.0.2.1/24")
+                .address("fd02::1/64"),
         )
         .route("client", "default", "10.0.1.254")
         .route("server", "default", "10.0.2.254")
@@ -79,10 +101,19 @@ fn client_router_server_with_routes() {
         .build()
         .unwrap();
     let server = serve_once(&net, "server", "10.0.2.1:80");
-    assert_eq!(ask(&net, "client", "10.0.2.1:80", "routed").unwrap(), "ROUTED");
-    assert!(server.join().unwrap().starts_with("10.0.1.1:"), "the server sees the client's own address");
+    assert_eq!(
+        ask(&net, "client", "10.0.2.1:80", "routed").unwrap(),
+        "ROUTED"
+    );
+    assert!(
+        server.join().unwrap().starts_with("10.0.1.1:"),
+        "the server sees the client's own address"
+    );
     let server = serve_once(&net, "server", "[fd02::1]:80");
-    assert_eq!(ask(&net, "client", "[fd02::1]:80", "routed6").unwrap(), "ROUTED6");
+    assert_eq!(
+        ask(&net, "client", "[fd02::1]:80", "routed6").unwrap(),
+        "ROUTED6"
+    );
     server.join().unwrap();
 }
 
@@ -104,7 +135,12 @@ fn without_forwarding_the_router_drops_traffic() {
         .route("server", "default", "10.0.2.254")
         .build()
         .unwrap();
-    let _listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.2.1:80")).unwrap().unwrap();
+    let _listener = net
+        .node("server")
+        .unwrap()
+        .run(|| TcpListener::bind("10.0.2.1:80"))
+        .unwrap()
+        .unwrap();
     assert!(ask(&net, "client", "10.0.2.1:80", "lost").is_err());
 }
 
@@ -127,10 +163,22 @@ fn cutting_the_link_is_noticed_and_mending_it_works() {
 #[test]
 fn a_cut_in_the_middle_of_a_conversation_times_out_the_client() {
     let net = Network::pair().unwrap();
-    let listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.0.2:80")).unwrap().unwrap();
-    let stream = net.node("client").unwrap().run(|| TcpStream::connect("10.0.0.2:80")).unwrap().unwrap();
+    let listener = net
+        .node("server")
+        .unwrap()
+        .run(|| TcpListener::bind("10.0.0.2:80"))
+        .unwrap()
+        .unwrap();
+    let stream = net
+        .node("client")
+        .unwrap()
+        .run(|| TcpStream::connect("10.0.0.2:80"))
+        .unwrap()
+        .unwrap();
     let (_server_side, _) = listener.accept().unwrap();
-    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     net.link_down("server", "eth0").unwrap();
     (&stream).write_all(b"ping\n").unwrap();
     let mut answer = String::new();
@@ -143,7 +191,10 @@ fn mtu_is_set_per_interface() {
     let net = Network::builder()
         .node("a")
         .node("b")
-        .link(Endpoint::new("a", "eth0").mtu(1280), Endpoint::new("b", "eth0").mtu(9000))
+        .link(
+            Endpoint::new("a", "eth0").mtu(1280),
+            Endpoint::new("b", "eth0").mtu(9000),
+        )
         .build()
         .unwrap();
     assert_eq!(net.interface("a", "eth0").unwrap().mtu, Some(1280));
@@ -181,12 +232,21 @@ fn servers_spawned_on_a_node_live_in_it() {
 #[test]
 fn a_node_has_a_tokio_runtime_of_its_own() {
     let net = Network::pair().unwrap();
-    let listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.0.2:80")).unwrap().unwrap();
+    let listener = net
+        .node("server")
+        .unwrap()
+        .run(|| TcpListener::bind("10.0.0.2:80"))
+        .unwrap()
+        .unwrap();
     let server = std::thread::spawn(move || listener.accept().map(|_| ()));
     let connected = net
         .node("client")
         .unwrap()
-        .block_on(async { tokio::net::TcpStream::connect("10.0.0.2:80").await.map(|_| ()) })
+        .block_on(async {
+            tokio::net::TcpStream::connect("10.0.0.2:80")
+                .await
+                .map(|_| ())
+        })
         .unwrap();
     connected.unwrap();
     server.join().unwrap().unwrap();
@@ -195,7 +255,10 @@ fn a_node_has_a_tokio_runtime_of_its_own() {
 #[test]
 fn unknown_nodes_and_interfaces_are_typed_errors() {
     let net = Network::pair().unwrap();
-    assert!(matches!(net.node("nobody"), Err(NetworkError::UnknownNode { .. })));
+    assert!(matches!(
+        net.node("nobody"),
+        Err(NetworkError::UnknownNode { .. })
+    ));
     let error = net.link_down("client", "eth9").unwrap_err();
     assert!(matches!(error, NetworkError::Netlink { .. }), "{error:?}");
     assert!(error.to_string().contains("eth9"), "{error}");
@@ -207,9 +270,58 @@ fn nothing_outlives_the_network_even_when_the_test_panics() {
     let fds = open_fds();
     let result = std::panic::catch_unwind(|| {
         let net = Network::pair().unwrap();
-        let _listener = net.node("server").unwrap().run(|| TcpListener::bind("10.0.0.2:80")).unwrap();
+        let _listener = net
+            .node("server")
+            .unwrap()
+            .run(|| TcpListener::bind("10.0.0.2:80"))
+            .unwrap();
         panic!("the test failed");
     });
     assert!(result.is_err());
     assert_eq!(open_fds(), fds, "fds left behind");
+}
+
+/// The shortest way: a parameter of type `&Network` gets a two-host network.
+#[netns_test::netns_test]
+fn a_two_host_test_in_a_few_lines(net: &Network) {
+    let server = net.node("server").unwrap().spawn(|| {
+        let listener = TcpListener::bind("10.0.0.2:80").unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        (&stream).write_all(b"hello\n").unwrap();
+    });
+    let stream = (0..100)
+        .find_map(|_| {
+            net.node("client")
+                .unwrap()
+                .run(|| TcpStream::connect("10.0.0.2:80"))
+                .unwrap()
+                .ok()
+        })
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(&stream).read_line(&mut line).unwrap();
+    assert_eq!(line, "hello\n");
+    server.unwrap().join().unwrap();
+}
+
+#[netns_test::netns_test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_test_gets_its_network_too(net: &Network) {
+    let listener = net
+        .node("server")
+        .unwrap()
+        .run(|| TcpListener::bind("[fd00::2]:80"))
+        .unwrap()
+        .unwrap();
+    let server = std::thread::spawn(move || listener.accept().map(|_| ()));
+    let connected = net
+        .node("client")
+        .unwrap()
+        .block_on(async {
+            tokio::net::TcpStream::connect("[fd00::2]:80")
+                .await
+                .map(|_| ())
+        })
+        .unwrap();
+    connected.unwrap();
+    server.join().unwrap().unwrap();
 }

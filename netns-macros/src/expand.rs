@@ -9,7 +9,7 @@ use syn::{
 };
 
 use crate::config::{Config, Flavor};
-use crate::signature;
+use crate::signature::{self, Param};
 
 /// The attribute's output; on error, the user's fn is still emitted next to
 /// the errors so rust-analyzer and the rest of the crate keep working.
@@ -43,7 +43,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         Ok((config, flavor))
     });
     match (options, signature::check(&func)) {
-        (Ok((config, flavor)), Ok(takes_ns)) => Ok(generate(func, &config, takes_ns, flavor)),
+        (Ok((config, flavor)), Ok(param)) => Ok(generate(func, &config, param, flavor)),
         (Err(mut error), Err(other)) => {
             error.combine(other);
             Err(error)
@@ -52,7 +52,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     }
 }
 
-fn generate(func: ItemFn, config: &Config, takes_ns: bool, flavor: Option<Flavor>) -> TokenStream {
+fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>) -> TokenStream {
     let ItemFn {
         attrs,
         vis,
@@ -79,14 +79,24 @@ fn generate(func: ItemFn, config: &Config, takes_ns: bool, flavor: Option<Flavor
     };
     let private = Ident::new("__netns_test_private", span);
     let ns = Ident::new("__netns_test_ns", Span::call_site());
-    let args = if takes_ns { quote!(#ns) } else { quote!() };
+    let net = Ident::new("__netns_test_net", Span::call_site());
+    // `run` hands the closure the test's namespace; `run_with_network` also
+    // a two-host network it builds first.
+    let (runner, params, args) = match param {
+        Param::None => (quote!(run), quote!(#ns: &#private::NetNs), quote!()),
+        Param::NetNs => (quote!(run), quote!(#ns: &#private::NetNs), quote!(#ns)),
+        Param::Network => (
+            quote!(run_with_network),
+            quote!(#ns: &#private::NetNs, #net: &#private::Network),
+            quote!(#net),
+        ),
+    };
     let call = quote!(#body_fn(#args));
     let closure = match flavor {
-        None if !takes_ns => quote!(|_: &#private::NetNs| #call),
-        None => quote!(|#ns: &#private::NetNs| #call),
+        None => quote!(|#params| #call),
         Some(flavor) => {
             let flavor = flavor_tokens(&private, flavor);
-            quote!(|#ns: &#private::NetNs| #private::block_on(#ns, #flavor, #call))
+            quote!(|#params| #private::block_on(#ns, #flavor, #call))
         }
     };
     let should_panic = match should_panic(&attrs) {
@@ -94,7 +104,7 @@ fn generate(func: ItemFn, config: &Config, takes_ns: bool, flavor: Option<Flavor
         Some(expected) => quote!(::core::option::Option::Some(#expected)),
     };
     let run = quote_spanned! {span=>
-        #private::run(
+        #private::#runner(
             #private::Options { loopback: #loopback, should_panic: #should_panic },
             #closure,
         )

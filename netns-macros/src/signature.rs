@@ -6,10 +6,22 @@ use syn::{Attribute, Error, FnArg, ItemFn, Pat, Type};
 
 use crate::errors::Errors;
 
-const ONLY_PARAM: &str = "the only parameter a #[netns_test] fn may take is `ns: &NetNs`";
+const ONLY_PARAM: &str = "a #[netns_test] fn may take one parameter: `ns: &NetNs` (the \
+     test's namespace) or `net: &Network` (a two-host test network)";
 
-/// Checks the fn and returns whether it takes the `ns: &NetNs` parameter.
-pub(crate) fn check(func: &ItemFn) -> syn::Result<bool> {
+/// What the test fn takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Param {
+    /// Nothing.
+    None,
+    /// `ns: &NetNs`: its namespace.
+    NetNs,
+    /// `net: &Network`: a two-host network (`Network::pair`).
+    Network,
+}
+
+/// Checks the fn and returns what it takes.
+pub(crate) fn check(func: &ItemFn) -> syn::Result<Param> {
     let sig = &func.sig;
     let mut errors = Errors::default();
 
@@ -67,7 +79,7 @@ pub(crate) fn check(func: &ItemFn) -> syn::Result<bool> {
                 receiver,
                 "a #[netns_test] fn can't take `self`; it has to be a free fn",
             )),
-            FnArg::Typed(typed) if index > 0 || !is_netns_ref(&typed.ty) => {
+            FnArg::Typed(typed) if index > 0 || param_of(&typed.ty).is_none() => {
                 errors.push(Error::new_spanned(typed, ONLY_PARAM));
             }
             FnArg::Typed(typed) => match &*typed.pat {
@@ -75,14 +87,17 @@ pub(crate) fn check(func: &ItemFn) -> syn::Result<bool> {
                 Pat::Wild(_) => {}
                 pat => errors.push(Error::new(
                     pat.span(),
-                    "bind the namespace to a name, as in `ns: &NetNs`, or to `_`",
+                    "bind the parameter to a name, as in `ns: &NetNs`, or to `_`",
                 )),
             },
         }
     }
 
     errors.finish()?;
-    Ok(!sig.inputs.is_empty())
+    Ok(match sig.inputs.first() {
+        Some(FnArg::Typed(typed)) => param_of(&typed.ty).unwrap_or(Param::None),
+        _ => Param::None,
+    })
 }
 
 /// `#[test]`, `#[tokio::test]` and the like: a second test attribute would
@@ -97,24 +112,30 @@ pub(crate) fn is_test_attr(attr: &Attribute) -> bool {
         .is_some_and(|segment| segment.ident == "test")
 }
 
-/// `&NetNs`, `&'_ NetNs` or `&some::path::NetNs`: what the runtime passes.
-fn is_netns_ref(ty: &Type) -> bool {
+/// `&NetNs`, `&'_ NetNs`, `&some::path::NetNs` (likewise `Network`): what
+/// the runtime can pass.
+fn param_of(ty: &Type) -> Option<Param> {
     let Type::Reference(reference) = strip_parens(ty) else {
-        return false;
+        return None;
     };
     if reference.mutability.is_some() || reference.lifetime.as_ref().is_some_and(|l| l.ident != "_")
     {
-        return false;
+        return None;
     }
     let Type::Path(path) = strip_parens(&reference.elem) else {
-        return false;
+        return None;
     };
-    path.qself.is_none()
-        && path
-            .path
-            .segments
-            .last()
-            .is_some_and(|segment| segment.ident == "NetNs" && segment.arguments.is_none())
+    let segment = path.path.segments.last()?;
+    if path.qself.is_some() || !segment.arguments.is_none() {
+        return None;
+    }
+    if segment.ident == "NetNs" {
+        Some(Param::NetNs)
+    } else if segment.ident == "Network" {
+        Some(Param::Network)
+    } else {
+        None
+    }
 }
 
 fn strip_parens(ty: &Type) -> &Type {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use netns_core::{Errno, Error, NetNs, get_netns_cookie};
 
 use crate::mode::{Mode, NEVER_RAN, startup};
+use crate::network::Network;
 
 /// The environment variable that decides what a test does where network
 /// namespaces are unavailable: `fail` (the default) or `skip`.
@@ -39,6 +40,29 @@ pub struct Options {
 /// for any test returning `Result`) and fails the test.
 #[track_caller]
 pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Send) -> ExitCode {
+    run_checked(options, |ns| Ok(body(ns)))
+}
+
+/// [`run`], with a two-host [`Network::pair`] built (from inside the test's
+/// namespace) before the body and dropped after it.
+#[track_caller]
+pub fn run_with_network<T: Termination>(
+    options: Options,
+    body: impl FnOnce(&NetNs, &Network) -> T + Send,
+) -> ExitCode {
+    run_checked(options, |ns| match Network::pair() {
+        Ok(net) => Ok(body(ns, &net)),
+        Err(error) => Err(format!("cannot build the test's network: {error}")),
+    })
+}
+
+/// The harness; `body` returns `Err` for a failure of the harness's own
+/// (reported like the others), `Ok` with the test's value otherwise.
+#[track_caller]
+fn run_checked<T: Termination>(
+    options: Options,
+    body: impl FnOnce(&NetNs) -> Result<T, String> + Send,
+) -> ExitCode {
     let Some(startup) = startup() else {
         return setup_failed(options, NEVER_RAN.to_owned());
     };
@@ -71,7 +95,7 @@ pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Se
                  {host}, and the test namespace's is {expected}"
             ));
         }
-        Ok(body(&ns).report())
+        body(&ns).map(Termination::report)
     });
     drop(ns);
     let code = match ran {

@@ -165,7 +165,8 @@ pub use netns_macros::netns_test;
 /// What `#[netns_test]` expands to calls into this module. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{Options, run};
+    pub use crate::harness::{Options, run, run_with_network};
+    pub use crate::network::Network;
     #[cfg(feature = "tokio")]
     pub use crate::runtime::{Flavor, block_on};
     pub use netns_core::NetNs;

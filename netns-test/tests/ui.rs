@@ -57,6 +57,11 @@ mod expansions_type_check {
     #[netns_test(crate = "self::reexport")]
     fn crate_string() {}
 
+    #[netns_test]
+    fn network_param(net: &netns_test::network::Network) {
+        let _ = net.node("client").unwrap();
+    }
+
     #[netns_test(crate = crate::expansions_type_check::reexport)]
     fn crate_crate_path() {}
 

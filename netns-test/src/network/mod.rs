@@ -83,8 +83,12 @@ impl Network {
             .node("client")
             .node("server")
             .link(
-                Endpoint::new("client", "eth0").address("10.0.0.1/24").address("fd00::1/64"),
-                Endpoint::new("server", "eth0").address("10.0.0.2/24").address("fd00::2/64"),
+                Endpoint::new("client", "eth0")
+                    .address("10.0.0.1/24")
+                    .address("fd00::1/64"),
+                Endpoint::new("server", "eth0")
+                    .address("10.0.0.2/24")
+                    .address("fd00::2/64"),
             )
             .build()
     }
@@ -98,7 +102,9 @@ impl Network {
         self.nodes
             .iter()
             .find(|node| node.name == name)
-            .ok_or_else(|| NetworkError::UnknownNode { name: name.to_owned() })
+            .ok_or_else(|| NetworkError::UnknownNode {
+                name: name.to_owned(),
+            })
     }
 
     /// The nodes, in the order they were declared.
@@ -179,7 +185,11 @@ impl Node {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let name = format!("{}-{}", std::thread::current().name().unwrap_or("netns"), self.name);
+        let name = format!(
+            "{}-{}",
+            std::thread::current().name().unwrap_or("netns"),
+            self.name
+        );
         // Started from inside the namespace, the thread inherits it.
         self.run(|| std::thread::Builder::new().name(name).spawn(f))?
             .map_err(NetworkError::Thread)
@@ -209,7 +219,9 @@ impl Node {
     fn set_up(&self, interface: &str, up: bool) -> Result<(), NetworkError> {
         let mut rtnl = self.rtnl();
         let what = || format!("set {interface} {}", if up { "up" } else { "down" });
-        let index = rtnl.index_of(interface).map_err(|e| self.netlink(what(), e))?;
+        let index = rtnl
+            .index_of(interface)
+            .map_err(|e| self.netlink(what(), e))?;
         rtnl.set_up(index, up).map_err(|e| self.netlink(what(), e))
     }
 
@@ -224,7 +236,10 @@ impl Node {
 
 impl fmt::Debug for Node {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Node").field("name", &self.name).field("ns", &self.ns).finish()
+        f.debug_struct("Node")
+            .field("name", &self.name)
+            .field("ns", &self.ns)
+            .finish()
     }
 }
 
@@ -244,11 +259,12 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
             })?),
         };
         let router = spec.router;
-        node.run(|| configure(router))?.map_err(|(path, source)| NetworkError::Sysctl {
-            node: node.name.clone(),
-            path,
-            source,
-        })?;
+        node.run(|| configure(router))?
+            .map_err(|(path, source)| NetworkError::Sysctl {
+                node: node.name.clone(),
+                path,
+                source,
+            })?;
         nodes.push(node);
     }
     let network = Network { nodes };
@@ -258,7 +274,12 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
         let index = FIRST_INDEX + 2 * i as u32;
         node_a
             .rtnl()
-            .add_veth((&a.interface, a.mtu), (&b.interface, b.mtu), node_b.ns.as_fd(), index)
+            .add_veth(
+                (&a.interface, a.mtu),
+                (&b.interface, b.mtu),
+                node_b.ns.as_fd(),
+                index,
+            )
             .map_err(|e| node_a.netlink(what(), e))?;
         for end in [a, b] {
             let node = network.node(&end.node)?;
@@ -267,8 +288,9 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
                 .index_of(&end.interface)
                 .map_err(|e| node.netlink(format!("find {}", end.interface), e))?;
             for &(address, prefix) in &end.addresses {
-                rtnl.add_address(index, address, prefix)
-                    .map_err(|e| node.netlink(format!("add {address}/{prefix} to {}", end.interface), e))?;
+                rtnl.add_address(index, address, prefix).map_err(|e| {
+                    node.netlink(format!("add {address}/{prefix} to {}", end.interface), e)
+                })?;
             }
             rtnl.set_up(index, true)
                 .map_err(|e| node.netlink(format!("set {} up", end.interface), e))?;
@@ -279,7 +301,10 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
         node.rtnl()
             .add_route(route.destination, route.prefix, route.gateway)
             .map_err(|e| {
-                let what = format!("add route {}/{} via {}", route.destination, route.prefix, route.gateway);
+                let what = format!(
+                    "add route {}/{} via {}",
+                    route.destination, route.prefix, route.gateway
+                );
                 node.netlink(what, e)
             })?;
     }
@@ -390,7 +415,10 @@ impl fmt::Display for NetworkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NetworkError::UnknownNode { name } => {
-                write!(f, "no node is called {name:?}; declare it with .node({name:?})")
+                write!(
+                    f,
+                    "no node is called {name:?}; declare it with .node({name:?})"
+                )
             }
             NetworkError::DuplicateNode { name } => write!(f, "two nodes are called {name:?}"),
             NetworkError::DuplicateInterface { node, interface } => {
@@ -400,9 +428,16 @@ impl fmt::Display for NetworkError {
                 write!(f, "invalid interface name {name:?}: {reason}")
             }
             NetworkError::InvalidAddress { text, reason } => {
-                write!(f, "invalid address {text:?}: {reason}; write it as IP/PREFIX, e.g. 10.0.0.1/24 or fd00::1/64")
+                write!(
+                    f,
+                    "invalid address {text:?}: {reason}; write it as IP/PREFIX, e.g. 10.0.0.1/24 or fd00::1/64"
+                )
             }
-            NetworkError::ConflictingAddress { address, first, second } => {
+            NetworkError::ConflictingAddress {
+                address,
+                first,
+                second,
+            } => {
                 write!(f, "address {address} is given to both {first} and {second}")
             }
             NetworkError::UnreachableGateway { node, gateway } => write!(

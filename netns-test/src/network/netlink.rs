@@ -62,9 +62,15 @@ impl Rtnl {
     ) -> io::Result<()> {
         let mut peer_link = LinkMessage::default();
         peer_link.header.index = index + 1;
-        peer_link.attributes.push(LinkAttribute::IfName(peer.to_owned()));
-        peer_link.attributes.push(LinkAttribute::NetNsFd(peer_ns.as_raw_fd()));
-        peer_link.attributes.extend(peer_mtu.map(LinkAttribute::Mtu));
+        peer_link
+            .attributes
+            .push(LinkAttribute::IfName(peer.to_owned()));
+        peer_link
+            .attributes
+            .push(LinkAttribute::NetNsFd(peer_ns.as_raw_fd()));
+        peer_link
+            .attributes
+            .extend(peer_mtu.map(LinkAttribute::Mtu));
         let mut link = LinkMessage::default();
         link.header.index = index;
         link.attributes.push(LinkAttribute::IfName(name.to_owned()));
@@ -73,7 +79,10 @@ impl Rtnl {
             LinkInfo::Kind(InfoKind::Veth),
             LinkInfo::Data(InfoData::Veth(InfoVeth::Peer(peer_link))),
         ]));
-        self.request(RouteNetlinkMessage::NewLink(link), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
     }
 
     /// The index of the interface called `name`.
@@ -92,7 +101,11 @@ impl Rtnl {
                     LinkAttribute::Mtu(mtu) => Some(*mtu),
                     _ => None,
                 });
-                found = Some((link.header.index, mtu, link.header.flags.contains(LinkFlags::Up)));
+                found = Some((
+                    link.header.index,
+                    mtu,
+                    link.header.flags.contains(LinkFlags::Up),
+                ));
             }
         })?;
         found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
@@ -102,14 +115,23 @@ impl Rtnl {
     pub(crate) fn set_up(&mut self, index: u32, up: bool) -> io::Result<()> {
         let mut link = LinkMessage::default();
         link.header.index = index;
-        link.header.flags = if up { LinkFlags::Up } else { LinkFlags::empty() };
+        link.header.flags = if up {
+            LinkFlags::Up
+        } else {
+            LinkFlags::empty()
+        };
         link.header.change_mask = LinkFlags::Up;
         self.request(RouteNetlinkMessage::SetLink(link), 0)
     }
 
     /// Adds `address/prefix` to interface `index`; IPv6 without duplicate
     /// address detection, so that it is usable at once.
-    pub(crate) fn add_address(&mut self, index: u32, address: IpAddr, prefix: u8) -> io::Result<()> {
+    pub(crate) fn add_address(
+        &mut self,
+        index: u32,
+        address: IpAddr,
+        prefix: u8,
+    ) -> io::Result<()> {
         let mut message = AddressMessage::default();
         message.header.index = index;
         message.header.prefix_len = prefix;
@@ -122,10 +144,15 @@ impl Rtnl {
             IpAddr::V6(_) => {
                 message.header.family = AddressFamily::Inet6;
                 message.attributes.push(AddressAttribute::Address(address));
-                message.attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+                message
+                    .attributes
+                    .push(AddressAttribute::Flags(AddressFlags::Nodad));
             }
         }
-        self.request(RouteNetlinkMessage::NewAddress(message), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(
+            RouteNetlinkMessage::NewAddress(message),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
     }
 
     /// Adds a route to `destination/prefix` (`prefix` 0: the default route) via `gateway`.
@@ -136,12 +163,16 @@ impl Rtnl {
         gateway: IpAddr,
     ) -> io::Result<()> {
         let (family, destination, gateway) = match (destination, gateway) {
-            (IpAddr::V4(d), IpAddr::V4(g)) => {
-                (AddressFamily::Inet, RouteAddress::Inet(d), RouteAddress::Inet(g))
-            }
-            (IpAddr::V6(d), IpAddr::V6(g)) => {
-                (AddressFamily::Inet6, RouteAddress::Inet6(d), RouteAddress::Inet6(g))
-            }
+            (IpAddr::V4(d), IpAddr::V4(g)) => (
+                AddressFamily::Inet,
+                RouteAddress::Inet(d),
+                RouteAddress::Inet(g),
+            ),
+            (IpAddr::V6(d), IpAddr::V6(g)) => (
+                AddressFamily::Inet6,
+                RouteAddress::Inet6(d),
+                RouteAddress::Inet6(g),
+            ),
             _ => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -157,10 +188,15 @@ impl Rtnl {
         message.header.scope = RouteScope::Universe;
         message.header.kind = RouteType::Unicast;
         if prefix > 0 {
-            message.attributes.push(RouteAttribute::Destination(destination));
+            message
+                .attributes
+                .push(RouteAttribute::Destination(destination));
         }
         message.attributes.push(RouteAttribute::Gateway(gateway));
-        self.request(RouteNetlinkMessage::NewRoute(message), NLM_F_CREATE | NLM_F_EXCL)
+        self.request(
+            RouteNetlinkMessage::NewRoute(message),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
     }
 
     /// Sends a request that changes something and waits for its acknowledgement.
@@ -192,8 +228,9 @@ impl Rtnl {
             self.socket.recv(&mut received, 0)?;
             let mut offset = 0;
             while offset < received.len() {
-                let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&received[offset..])
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                let message =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&received[offset..])
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
                 let length = message.header.length as usize;
                 if message.header.sequence_number == self.sequence {
                     match message.payload {

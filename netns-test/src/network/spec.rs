@@ -97,7 +97,8 @@ impl NetworkBuilder {
     /// Adds a route on `node` to `destination` (`IP/PREFIX`, or `default`)
     /// via `gateway`, which must be in one of the node's subnets.
     pub fn route(mut self, node: &str, destination: &str, gateway: &str) -> NetworkBuilder {
-        self.routes.push((node.to_owned(), destination.to_owned(), gateway.to_owned()));
+        self.routes
+            .push((node.to_owned(), destination.to_owned(), gateway.to_owned()));
         self
     }
 
@@ -134,7 +135,9 @@ impl NetworkBuilder {
             if nodes.iter().any(|n| n.name == name) {
                 Ok(())
             } else {
-                Err(NetworkError::UnknownNode { name: name.to_owned() })
+                Err(NetworkError::UnknownNode {
+                    name: name.to_owned(),
+                })
             }
         };
         let mut interfaces: Vec<(String, String)> = Vec::new();
@@ -199,12 +202,14 @@ impl NetworkBuilder {
             if destination.is_ipv4() != gateway.is_ipv4() {
                 return Err(NetworkError::InvalidAddress {
                     text: gateway.to_string(),
-                    reason: format!("the gateway and destination {destination} are of different IP versions"),
+                    reason: format!(
+                        "the gateway and destination {destination} are of different IP versions"
+                    ),
                 });
             }
-            let reachable = subnets
-                .iter()
-                .any(|(owner, address, prefix)| *owner == node && same_subnet(*address, gateway, *prefix));
+            let reachable = subnets.iter().any(|(owner, address, prefix)| {
+                *owner == node && same_subnet(*address, gateway, *prefix)
+            });
             if !reachable {
                 return Err(NetworkError::UnreachableGateway { node, gateway });
             }
@@ -279,7 +284,9 @@ fn parse_cidr(text: &str) -> Result<(IpAddr, u8), NetworkError> {
     };
     let (address, prefix) = text.split_once('/').ok_or_else(|| invalid("no /PREFIX"))?;
     let address: IpAddr = address.parse().map_err(|_| invalid("not an IP address"))?;
-    let prefix: u8 = prefix.parse().map_err(|_| invalid("the prefix is not a number"))?;
+    let prefix: u8 = prefix
+        .parse()
+        .map_err(|_| invalid("the prefix is not a number"))?;
     let bits = if address.is_ipv4() { 32 } else { 128 };
     if prefix > bits {
         return Err(invalid(if bits == 32 {
@@ -289,7 +296,9 @@ fn parse_cidr(text: &str) -> Result<(IpAddr, u8), NetworkError> {
         }));
     }
     if address.is_unspecified() || address.is_multicast() {
-        return Err(invalid("an interface address cannot be unspecified or multicast"));
+        return Err(invalid(
+            "an interface address cannot be unspecified or multicast",
+        ));
     }
     Ok((address, prefix))
 }
@@ -306,8 +315,12 @@ fn same_subnet(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
             .collect()
     }
     match (a, b) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => masked(&a.octets(), prefix) == masked(&b.octets(), prefix),
-        (IpAddr::V6(a), IpAddr::V6(b)) => masked(&a.octets(), prefix) == masked(&b.octets(), prefix),
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            masked(&a.octets(), prefix) == masked(&b.octets(), prefix)
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            masked(&a.octets(), prefix) == masked(&b.octets(), prefix)
+        }
         _ => false,
     }
 }
@@ -336,61 +349,86 @@ mod tests {
     fn every_mistake_is_a_typed_error() {
         let two = || Network::builder().node("a").node("b");
         let end = Endpoint::new;
-        let cases: Vec<(NetworkBuilder, fn(&NetworkError) -> bool)> = vec![
-            (two().node("a"), |e| matches!(e, NetworkError::DuplicateNode { .. })),
-            (two().link(end("a", "eth0"), end("c", "eth0")), |e| {
-                matches!(e, NetworkError::UnknownNode { name } if name == "c")
+        type Expected = fn(&NetworkError) -> bool;
+        let cases: Vec<(NetworkBuilder, Expected)> = vec![
+            (two().node("a"), |e| {
+                matches!(e, NetworkError::DuplicateNode { .. })
             }),
+            (
+                two().link(end("a", "eth0"), end("c", "eth0")),
+                |e| matches!(e, NetworkError::UnknownNode { name } if name == "c"),
+            ),
             (two().route("nowhere", "default", "10.0.0.1"), |e| {
                 matches!(e, NetworkError::UnknownNode { .. })
             }),
             (
-                two().link(end("a", "eth0"), end("b", "eth0")).link(end("a", "eth0"), end("b", "eth1")),
+                two()
+                    .link(end("a", "eth0"), end("b", "eth0"))
+                    .link(end("a", "eth0"), end("b", "eth1")),
                 |e| matches!(e, NetworkError::DuplicateInterface { node, .. } if node == "a"),
             ),
-            (two().link(end("a", "a-very-long-name0"), end("b", "eth0")), |e| {
-                matches!(e, NetworkError::InvalidInterfaceName { .. })
-            }),
+            (
+                two().link(end("a", "a-very-long-name0"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidInterfaceName { .. }),
+            ),
             (two().link(end("a", "eth/0"), end("b", "eth0")), |e| {
                 matches!(e, NetworkError::InvalidInterfaceName { .. })
             }),
-            (two().link(end("a", "").address("10.0.0.1/24"), end("b", "eth0")), |e| {
-                matches!(e, NetworkError::InvalidInterfaceName { .. })
-            }),
-            (two().link(end("a", "eth0").address("10.0.0.1"), end("b", "eth0")), |e| {
-                matches!(e, NetworkError::InvalidAddress { .. })
-            }),
-            (two().link(end("a", "eth0").address("10.0.0.1/33"), end("b", "eth0")), |e| {
-                matches!(e, NetworkError::InvalidAddress { .. })
-            }),
-            (two().link(end("a", "eth0").address("fd00::1/129"), end("b", "eth0")), |e| {
-                matches!(e, NetworkError::InvalidAddress { .. })
-            }),
-            (two().link(end("a", "eth0").address("10.0.0.300/24"), end("b", "eth0")), |e| {
-                matches!(e, NetworkError::InvalidAddress { .. })
-            }),
-            (two().link(end("a", "eth0").address("0.0.0.0/8"), end("b", "eth0")), |e| {
-                matches!(e, NetworkError::InvalidAddress { .. })
-            }),
             (
-                two().link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.1/24")),
+                two().link(end("a", "").address("10.0.0.1/24"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidInterfaceName { .. }),
+            ),
+            (
+                two().link(end("a", "eth0").address("10.0.0.1"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidAddress { .. }),
+            ),
+            (
+                two().link(end("a", "eth0").address("10.0.0.1/33"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidAddress { .. }),
+            ),
+            (
+                two().link(end("a", "eth0").address("fd00::1/129"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidAddress { .. }),
+            ),
+            (
+                two().link(end("a", "eth0").address("10.0.0.300/24"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidAddress { .. }),
+            ),
+            (
+                two().link(end("a", "eth0").address("0.0.0.0/8"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidAddress { .. }),
+            ),
+            (
+                two().link(
+                    end("a", "eth0").address("10.0.0.1/24"),
+                    end("b", "eth0").address("10.0.0.1/24"),
+                ),
                 |e| matches!(e, NetworkError::ConflictingAddress { .. }),
             ),
             (
                 two()
-                    .link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.2/24"))
+                    .link(
+                        end("a", "eth0").address("10.0.0.1/24"),
+                        end("b", "eth0").address("10.0.0.2/24"),
+                    )
                     .route("a", "default", "10.0.9.1"),
                 |e| matches!(e, NetworkError::UnreachableGateway { node, .. } if node == "a"),
             ),
             (
                 two()
-                    .link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.2/24"))
+                    .link(
+                        end("a", "eth0").address("10.0.0.1/24"),
+                        end("b", "eth0").address("10.0.0.2/24"),
+                    )
                     .route("a", "fd00::/64", "10.0.0.2"),
                 |e| matches!(e, NetworkError::InvalidAddress { .. }),
             ),
             (
                 two()
-                    .link(end("a", "eth0").address("10.0.0.1/24"), end("b", "eth0").address("10.0.0.2/24"))
+                    .link(
+                        end("a", "eth0").address("10.0.0.1/24"),
+                        end("b", "eth0").address("10.0.0.2/24"),
+                    )
                     .route("a", "default", "not-an-ip"),
                 |e| matches!(e, NetworkError::InvalidAddress { .. }),
             ),
@@ -412,7 +450,10 @@ mod tests {
             Network::builder()
                 .node("a")
                 .router("r")
-                .link(Endpoint::new("a", "eth0").address("10.0.0.1/24"), Endpoint::new("r", "eth0").address("10.0.0.254/24"))
+                .link(
+                    Endpoint::new("a", "eth0").address("10.0.0.1/24"),
+                    Endpoint::new("r", "eth0").address("10.0.0.254/24"),
+                )
                 .route("a", "default", "10.0.0.254")
                 .route("a", "192.168.0.0/16", "10.0.0.254"),
         )
