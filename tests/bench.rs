@@ -12,7 +12,8 @@
 //! the median over rounds of the mean time per operation in a round.
 //! Sections: creation, `run`, cookies, per-test overhead of a 200-test
 //! suite, and scale (5,000 live namespaces; 20,000 create/destroy cycles).
-//! Pass section names (`create run cookie suite scale`) to run only those.
+//! Pass section names (`create run cookie suite network scale`) to run only
+//! those.
 
 use std::ffi::CStr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -53,6 +54,9 @@ fn main() {
     table.print();
     if wanted("suite") {
         suite();
+    }
+    if wanted("network") {
+        networks();
     }
     if wanted("scale") {
         scale(&bare);
@@ -337,6 +341,100 @@ fn scale(bare: &BareThread) {
         threads(),
         verdict(open_fds() == fds_before && threads() == threads_before)
     );
+}
+
+/// Building a line of `n` nodes (node i linked to node i+1, an address on
+/// each end, everything up) and tearing it down: ours over netlink, against
+/// the same with `ip` commands, the way users script it today.
+fn networks() {
+    println!("\ntest networks: build + tear down a line of n nodes");
+    // `ip netns add` bind-mounts under /run/netns: only root can.
+    let ip_works = matches!(netns_test::mode(), netns_test::Mode::Privileged)
+        && Command::new("ip").arg("-V").output().is_ok();
+    for n in [2, 8] {
+        let ours = median(
+            (0..9)
+                .map(|_| {
+                    let started = Instant::now();
+                    drop(line_network(n).build().unwrap());
+                    started.elapsed()
+                })
+                .collect(),
+        );
+        if !ip_works {
+            println!(
+                "  {n} nodes: ours {:.1} ms (the `ip` baseline needs root: `ip netns add` mounts under /run/netns)",
+                ms(ours)
+            );
+            continue;
+        }
+        let with_ip = median((0..9).map(|_| ip_line_network(n)).collect());
+        println!(
+            "  {n} nodes: ours {:.1} ms, with `ip` commands {:.1} ms: {:.1}x faster",
+            ms(ours),
+            ms(with_ip),
+            with_ip.as_secs_f64() / ours.as_secs_f64()
+        );
+    }
+}
+
+fn line_network(n: usize) -> netns_test::network::NetworkBuilder {
+    use netns_test::network::{Endpoint, Network};
+    let mut builder = Network::builder();
+    for i in 0..n {
+        builder = builder.node(&format!("n{i}"));
+    }
+    for i in 0..n - 1 {
+        builder = builder.link(
+            Endpoint::new(&format!("n{i}"), "right").address(&format!("10.0.{i}.1/24")),
+            Endpoint::new(&format!("n{}", i + 1), "left").address(&format!("10.0.{i}.2/24")),
+        );
+    }
+    builder
+}
+
+/// The same line with iproute2, one command per step, then `ip netns del`.
+fn ip_line_network(n: usize) -> Duration {
+    let prefix = format!("bench{}", std::process::id());
+    let ip = |args: &[&str]| {
+        let status = Command::new("ip").args(args).status().unwrap();
+        assert!(status.success(), "ip {args:?}");
+    };
+    let started = Instant::now();
+    for i in 0..n {
+        ip(&["netns", "add", &format!("{prefix}-{i}")]);
+        ip(&["-n", &format!("{prefix}-{i}"), "link", "set", "lo", "up"]);
+    }
+    for i in 0..n - 1 {
+        let (a, b) = (format!("{prefix}-{i}"), format!("{prefix}-{}", i + 1));
+        ip(&[
+            "-n", &a, "link", "add", "right", "type", "veth", "peer", "name", "left", "netns", &b,
+        ]);
+        ip(&[
+            "-n",
+            &a,
+            "addr",
+            "add",
+            &format!("10.0.{i}.1/24"),
+            "dev",
+            "right",
+        ]);
+        ip(&[
+            "-n",
+            &b,
+            "addr",
+            "add",
+            &format!("10.0.{i}.2/24"),
+            "dev",
+            "left",
+        ]);
+        ip(&["-n", &a, "link", "set", "right", "up"]);
+        ip(&["-n", &b, "link", "set", "left", "up"]);
+    }
+    for i in 0..n {
+        ip(&["netns", "del", &format!("{prefix}-{i}")]);
+    }
+    started.elapsed()
 }
 
 // ------------------------------------------------- the bare-syscall baseline
