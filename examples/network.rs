@@ -104,6 +104,36 @@ mod tests {
         Ok(())
     }
 
+    /// With 200 ms of delay on the server's link, a client that gives up
+    /// after 100 ms gives up. (Where the kernel has no netem, `impair` says
+    /// so with a typed error, and there is nothing to time.)
+    #[netns_test]
+    fn a_slow_link_fires_the_clients_timeout(net: &Network) {
+        use netns_test::network::Netem;
+        use std::time::Duration;
+        let _listener = net
+            .node("server")
+            .unwrap()
+            .run(|| TcpListener::bind("10.0.0.2:80"))
+            .unwrap();
+        let delay = Netem::new().delay(Duration::from_millis(200));
+        match net.impair("server", "eth0", &delay) {
+            Ok(()) => {
+                let addr = "10.0.0.2:80".parse().unwrap();
+                let connect = || TcpStream::connect_timeout(&addr, Duration::from_millis(100));
+                let error = net
+                    .node("client")
+                    .unwrap()
+                    .run(connect)
+                    .unwrap()
+                    .unwrap_err();
+                assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+            }
+            Err(NetworkError::Unsupported { what: "netem", .. }) => {}
+            Err(other) => panic!("{other}"),
+        }
+    }
+
     #[netns_test]
     fn the_client_notices_a_cut_link() -> Result<(), Box<dyn std::error::Error>> {
         let net = routed()?;

@@ -325,3 +325,74 @@ async fn an_async_test_gets_its_network_too(net: &Network) {
     connected.unwrap();
     server.join().unwrap().unwrap();
 }
+
+/// netem delay: the client's short timeout fires, a longer one does not,
+/// and clearing the impairment makes the link fast again. On a kernel
+/// without netem (as on this project's CI machine) the call must say so
+/// with the typed error, which the kernel's `ENOENT` for an unknown qdisc
+/// kind produces only for a well-formed request.
+#[test]
+fn a_netem_delay_fires_the_clients_timeout() {
+    use netns_test::network::Netem;
+    let net = Network::pair().unwrap();
+    let connect = |timeout_ms| {
+        net.node("client")
+            .unwrap()
+            .run(|| {
+                TcpStream::connect_timeout(
+                    &"10.0.0.2:80".parse().unwrap(),
+                    Duration::from_millis(timeout_ms),
+                )
+            })
+            .unwrap()
+    };
+    let listener = net
+        .node("server")
+        .unwrap()
+        .run(|| TcpListener::bind("10.0.0.2:80"))
+        .unwrap()
+        .unwrap();
+    let delay = Netem::new().delay(Duration::from_millis(200));
+    match net.impair("server", "eth0", &delay) {
+        Ok(()) => {
+            let error = connect(100).unwrap_err();
+            assert_eq!(error.kind(), std::io::ErrorKind::TimedOut, "{error}");
+            let started = std::time::Instant::now();
+            connect(2_000).unwrap();
+            assert!(
+                started.elapsed() >= Duration::from_millis(200),
+                "{:?}",
+                started.elapsed()
+            );
+            net.clear_impairment("server", "eth0").unwrap();
+            connect(100).unwrap();
+        }
+        Err(NetworkError::Unsupported { what, fix }) => {
+            assert_eq!(what, "netem");
+            assert!(fix.contains("sch_netem"), "{fix}");
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+    drop(listener);
+}
+
+#[test]
+fn netem_values_out_of_range_are_refused_before_the_kernel_sees_them() {
+    use netns_test::network::Netem;
+    let net = Network::pair().unwrap();
+    for bad in [
+        Netem::new().loss(101.0),
+        Netem::new().reorder(10.0),
+        Netem::new().rate(1),
+    ] {
+        let error = net.impair("client", "eth0", &bad).unwrap_err();
+        assert!(
+            matches!(error, NetworkError::InvalidImpairment { .. }),
+            "{error:?}"
+        );
+    }
+    let error = net
+        .impair("client", "eth7", &Netem::new().loss(1.0))
+        .unwrap_err();
+    assert!(matches!(error, NetworkError::Netlink { .. }), "{error:?}");
+}

@@ -41,6 +41,13 @@
 //! }
 //!
 //! #[netns_test]
+//! fn with_a_two_host_network(net: &netns_test::network::Network) {
+//!     // Nodes "client" (10.0.0.1, fd00::1) and "server" (10.0.0.2, fd00::2).
+//!     let server = net.node("server").unwrap();
+//!     server.run(|| std::net::TcpListener::bind("10.0.0.2:80").unwrap()).unwrap();
+//! }
+//!
+//! #[netns_test]
 //! #[should_panic(expected = "boom")]
 //! fn panics_as_usual() {
 //!     panic!("boom");
@@ -64,6 +71,32 @@
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:80").await.unwrap();
 //!     // ...
 //! }
+//! ```
+//!
+//! # Test networks
+//!
+//! [`network`] builds networks of namespaces joined by veth links, with
+//! addresses, routes, routers, link faults and netem impairment, over
+//! netlink. A test that takes `net: &Network` gets the two-host
+//! [`Network::pair`](network::Network::pair); build any other with
+//! [`Network::builder`](network::Network::builder):
+//!
+//! ```
+//! use netns_test::netns_test;
+//! use netns_test::network::Network;
+//! use std::io::{Read, Write};
+//!
+//! #[netns_test]
+//! fn client_and_server(net: &Network) {
+//!     let listener = net.node("server").unwrap().run(|| std::net::TcpListener::bind("10.0.0.2:80")).unwrap().unwrap();
+//!     let server = std::thread::spawn(move || listener.accept().unwrap().0.write_all(b"hi").unwrap());
+//!     let mut client = net.node("client").unwrap().run(|| std::net::TcpStream::connect("10.0.0.2:80")).unwrap().unwrap();
+//!     let mut answer = String::new();
+//!     client.read_to_string(&mut answer).unwrap();
+//!     assert_eq!(answer, "hi");
+//!     server.join().unwrap();
+//! }
+//! # fn main() {}
 //! ```
 //!
 //! # Options

@@ -24,6 +24,7 @@
 //! every namespace, which takes the links with them — whether the test
 //! passed or panicked — once no thread, process or socket still uses them.
 
+mod netem;
 mod netlink;
 mod spec;
 
@@ -35,6 +36,7 @@ use std::thread::JoinHandle;
 
 use netns_core::NetNs;
 
+pub use self::netem::Netem;
 use self::netlink::Rtnl;
 pub use self::spec::{Endpoint, NetworkBuilder};
 
@@ -131,6 +133,54 @@ impl Network {
     /// As [`link_down`](Network::link_down).
     pub fn link_up(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
         self.node(node)?.set_up(interface, true)
+    }
+
+    /// Impairs the traffic that leaves `interface` of `node` with `netem`:
+    /// delay, jitter, loss, duplication, reordering, a rate limit. It
+    /// replaces any impairment set before; [`clear_impairment`]
+    /// (Network::clear_impairment) removes it.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::InvalidImpairment`] for a value out of range;
+    /// [`NetworkError::Unsupported`] if the kernel has no netem
+    /// (`CONFIG_NET_SCH_NETEM`; the kernel answers `ENOENT`);
+    /// [`NetworkError::UnknownNode`] and [`NetworkError::Netlink`] as for
+    /// [`link_down`](Network::link_down).
+    pub fn impair(&self, node: &str, interface: &str, netem: &Netem) -> Result<(), NetworkError> {
+        let options = netem.options()?;
+        let node = self.node(node)?;
+        let mut rtnl = node.rtnl();
+        let what = || format!("set netem on {interface}");
+        let index = rtnl
+            .index_of(interface)
+            .map_err(|e| node.netlink(what(), e))?;
+        rtnl.set_netem(index, options)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ENOENT) => NetworkError::Unsupported {
+                    what: "netem",
+                    fix: "this kernel has no netem queueing discipline: build it with \
+                      CONFIG_NET_SCH_NETEM or load it with `modprobe sch_netem`",
+                },
+                _ => node.netlink(what(), e),
+            })
+    }
+
+    /// Removes the impairment [`impair`](Network::impair) set on
+    /// `interface` of `node`.
+    ///
+    /// # Errors
+    ///
+    /// As [`link_down`](Network::link_down); `ENOENT` from the kernel if
+    /// there was none.
+    pub fn clear_impairment(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
+        let node = self.node(node)?;
+        let mut rtnl = node.rtnl();
+        let what = || format!("clear netem on {interface}");
+        let index = rtnl
+            .index_of(interface)
+            .map_err(|e| node.netlink(what(), e))?;
+        rtnl.clear_qdisc(index).map_err(|e| node.netlink(what(), e))
     }
 
     /// The current state of interface `interface` of node `node`.
@@ -387,6 +437,22 @@ pub enum NetworkError {
         /// The gateway.
         gateway: IpAddr,
     },
+    /// An impairment value out of range.
+    InvalidImpairment {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        reason: &'static str,
+    },
+    /// The kernel lacks a feature the request needs.
+    Unsupported {
+        /// The feature.
+        what: &'static str,
+        /// How to get it.
+        fix: &'static str,
+    },
     /// A namespace could not be created or entered.
     Namespace(netns_core::Error),
     /// The kernel refused a netlink request.
@@ -445,6 +511,14 @@ impl fmt::Display for NetworkError {
                 "node {node:?} cannot reach gateway {gateway}: it is in none of the node's \
                  subnets; give the node an address in the gateway's subnet"
             ),
+            NetworkError::InvalidImpairment {
+                what,
+                value,
+                reason,
+            } => {
+                write!(f, "invalid netem {what} {value}: {reason}")
+            }
+            NetworkError::Unsupported { what, fix } => write!(f, "{what} is unsupported: {fix}"),
             NetworkError::Namespace(error) => write!(f, "{error}"),
             NetworkError::Netlink { node, what, source } => {
                 write!(f, "node {node:?}: netlink: {what}: {source}")

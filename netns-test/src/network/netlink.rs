@@ -12,8 +12,8 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload,
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{
@@ -22,7 +22,11 @@ use netlink_packet_route::link::{
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+/// `TCA_OPTIONS` from `<linux/rtnetlink.h>`.
+const TCA_OPTIONS: u16 = 2;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
 /// An rtnetlink socket in one network namespace.
@@ -197,6 +201,30 @@ impl Rtnl {
             RouteNetlinkMessage::NewRoute(message),
             NLM_F_CREATE | NLM_F_EXCL,
         )
+    }
+
+    /// Puts a netem qdisc with these `TCA_OPTIONS` at the root of interface
+    /// `index`, replacing whatever is there.
+    pub(crate) fn set_netem(&mut self, index: u32, options: Vec<u8>) -> io::Result<()> {
+        let mut message = TcMessage::default();
+        message.header.index = index as i32;
+        message.header.parent = TcHandle::ROOT;
+        message.attributes.push(TcAttribute::Kind("netem".into()));
+        message
+            .attributes
+            .push(TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, options)));
+        self.request(
+            RouteNetlinkMessage::NewQueueDiscipline(message),
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+    }
+
+    /// Removes the root qdisc of interface `index`, restoring the default.
+    pub(crate) fn clear_qdisc(&mut self, index: u32) -> io::Result<()> {
+        let mut message = TcMessage::default();
+        message.header.index = index as i32;
+        message.header.parent = TcHandle::ROOT;
+        self.request(RouteNetlinkMessage::DelQueueDiscipline(message), 0)
     }
 
     /// Sends a request that changes something and waits for its acknowledgement.
