@@ -162,13 +162,7 @@ fn cookies(table: &mut Table, bare: &BareThread) {
         || {
             std::hint::black_box(get_netns_cookie().unwrap());
         },
-        |n| {
-            let started = Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(bare_cookie());
-            }
-            started.elapsed()
-        },
+        bare_cookies,
     );
     table.row(
         "get_netns_cookie()",
@@ -183,13 +177,7 @@ fn cookies(table: &mut Table, bare: &BareThread) {
         || {
             std::hint::black_box(ns.cookie().unwrap());
         },
-        |n| {
-            let started = Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(bare_cookie());
-            }
-            started.elapsed()
-        },
+        bare_cookies,
     );
     table.row(
         "NetNs::cookie() (a namespace from new)",
@@ -542,6 +530,15 @@ fn open_thread_self_net() -> OwnedFd {
 fn unsafe_setns(fd: RawFd) -> i32 {
     // SAFETY: setns only reads the fd; callers keep it open.
     unsafe { libc::setns(fd, libc::CLONE_NEWNET) }
+}
+
+/// `n` bare cookie reads, timed.
+fn bare_cookies(n: usize) -> Duration {
+    let started = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(bare_cookie());
+    }
+    started.elapsed()
 }
 
 fn bare_cookie() -> u64 {

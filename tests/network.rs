@@ -8,6 +8,26 @@ use std::time::Duration;
 use netns_test::network::{Endpoint, Network, NetworkError};
 use netns_tests::census::open_fds;
 
+/// A listener on `addr`, made in `node`'s namespace.
+fn listen(net: &Network, node: &str, addr: &str) -> TcpListener {
+    net.node(node)
+        .unwrap()
+        .run(|| TcpListener::bind(addr))
+        .unwrap()
+        .unwrap()
+}
+
+/// Connects from the client node with its own tokio runtime, while a
+/// thread accepts on the server's `listener`.
+fn connect_async(net: &Network, listener: TcpListener, addr: &'static str) {
+    let server = std::thread::spawn(move || listener.accept().map(|_| ()));
+    let client = net.node("client").unwrap();
+    let connected =
+        client.block_on(async { tokio::net::TcpStream::connect(addr).await.map(|_| ()) });
+    connected.unwrap().unwrap();
+    server.join().unwrap().unwrap();
+}
+
 /// A line server on `addr` in `node` that answers one connection.
 fn serve_once(net: &Network, node: &str, addr: &'static str) -> std::thread::JoinHandle<String> {
     let listener = net
@@ -135,12 +155,7 @@ fn without_forwarding_the_router_drops_traffic() {
         .route("server", "default", "10.0.2.254")
         .build()
         .unwrap();
-    let _listener = net
-        .node("server")
-        .unwrap()
-        .run(|| TcpListener::bind("10.0.2.1:80"))
-        .unwrap()
-        .unwrap();
+    let _listener = listen(&net, "server", "10.0.2.1:80");
     assert!(ask(&net, "client", "10.0.2.1:80", "lost").is_err());
 }
 
@@ -163,12 +178,7 @@ fn cutting_the_link_is_noticed_and_mending_it_works() {
 #[test]
 fn a_cut_in_the_middle_of_a_conversation_times_out_the_client() {
     let net = Network::pair().unwrap();
-    let listener = net
-        .node("server")
-        .unwrap()
-        .run(|| TcpListener::bind("10.0.0.2:80"))
-        .unwrap()
-        .unwrap();
+    let listener = listen(&net, "server", "10.0.0.2:80");
     let stream = net
         .node("client")
         .unwrap()
@@ -232,24 +242,8 @@ fn servers_spawned_on_a_node_live_in_it() {
 #[test]
 fn a_node_has_a_tokio_runtime_of_its_own() {
     let net = Network::pair().unwrap();
-    let listener = net
-        .node("server")
-        .unwrap()
-        .run(|| TcpListener::bind("10.0.0.2:80"))
-        .unwrap()
-        .unwrap();
-    let server = std::thread::spawn(move || listener.accept().map(|_| ()));
-    let connected = net
-        .node("client")
-        .unwrap()
-        .block_on(async {
-            tokio::net::TcpStream::connect("10.0.0.2:80")
-                .await
-                .map(|_| ())
-        })
-        .unwrap();
-    connected.unwrap();
-    server.join().unwrap().unwrap();
+    let listener = listen(&net, "server", "10.0.0.2:80");
+    connect_async(&net, listener, "10.0.0.2:80");
 }
 
 #[test]
@@ -270,11 +264,7 @@ fn nothing_outlives_the_network_even_when_the_test_panics() {
     let fds = open_fds();
     let result = std::panic::catch_unwind(|| {
         let net = Network::pair().unwrap();
-        let _listener = net
-            .node("server")
-            .unwrap()
-            .run(|| TcpListener::bind("10.0.0.2:80"))
-            .unwrap();
+        let _listener = listen(&net, "server", "10.0.0.2:80");
         panic!("the test failed");
     });
     assert!(result.is_err());
@@ -306,24 +296,8 @@ fn a_two_host_test_in_a_few_lines(net: &Network) {
 
 #[netns_test::netns_test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_async_test_gets_its_network_too(net: &Network) {
-    let listener = net
-        .node("server")
-        .unwrap()
-        .run(|| TcpListener::bind("[fd00::2]:80"))
-        .unwrap()
-        .unwrap();
-    let server = std::thread::spawn(move || listener.accept().map(|_| ()));
-    let connected = net
-        .node("client")
-        .unwrap()
-        .block_on(async {
-            tokio::net::TcpStream::connect("[fd00::2]:80")
-                .await
-                .map(|_| ())
-        })
-        .unwrap();
-    connected.unwrap();
-    server.join().unwrap().unwrap();
+    let listener = listen(net, "server", "[fd00::2]:80");
+    connect_async(net, listener, "[fd00::2]:80");
 }
 
 /// netem delay: the client's short timeout fires, a longer one does not,
@@ -346,12 +320,7 @@ fn a_netem_delay_fires_the_clients_timeout() {
             })
             .unwrap()
     };
-    let listener = net
-        .node("server")
-        .unwrap()
-        .run(|| TcpListener::bind("10.0.0.2:80"))
-        .unwrap()
-        .unwrap();
+    let listener = listen(&net, "server", "10.0.0.2:80");
     let delay = Netem::new().delay(Duration::from_millis(200));
     match net.impair("server", "eth0", &delay) {
         Ok(()) => {
