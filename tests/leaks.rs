@@ -14,6 +14,10 @@ use netns_tests::scenarios::{self, Scenario, check};
 const SCENARIOS: &[Scenario] = &[
     ("no_fd_or_thread_outlives_a_test", no_fd_or_thread_leaks),
     ("no_namespace_outlives_a_test", no_namespace_leaks),
+    (
+        "nothing_outlives_a_network_even_when_the_test_panics",
+        no_network_leaks,
+    ),
 ];
 
 fn main() {
@@ -72,4 +76,30 @@ fn no_namespace_leaks() -> Result<(), String> {
         one_test()?;
     }
     Ok(())
+}
+
+fn no_network_leaks() -> Result<(), String> {
+    use netns_test::network::Network;
+    // Warm up: netns-core's factory thread and its fd stay for good.
+    for _ in 0..3 {
+        drop(Network::pair().map_err(|e| e.to_string())?);
+    }
+    let (fds, threads_before) = (open_fds(), threads());
+    // This child process panics on purpose: keep its report quiet.
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(|| {
+        let net = Network::pair().unwrap();
+        let _listener = net
+            .node("server")
+            .unwrap()
+            .run(|| TcpListener::bind("10.0.0.2:80"));
+        panic!("the test failed");
+    });
+    check(outcome.is_err(), || "the body did not panic".into())?;
+    check(open_fds() == fds, || {
+        format!("fds: {fds} before, {} after", open_fds())
+    })?;
+    check(threads() == threads_before, || {
+        format!("threads: {threads_before} before, {} after", threads())
+    })
 }
