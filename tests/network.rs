@@ -49,7 +49,7 @@ fn ask(net: &Network, node: &str, addr: &str, line: &str) -> std::io::Result<Str
     let stream = net
         .node(node)
         .unwrap()
-        .run(|| TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_millis(300)))
+        .run(|| TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)))
         .unwrap()?;
     (&stream).write_all(format!("{line}\n").as_bytes())?;
     let mut answer = String::new();

@@ -33,6 +33,7 @@ use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use netns_core::NetNs;
 
@@ -47,6 +48,8 @@ pub use self::spec::{Endpoint, NetworkBuilder};
 #[derive(Debug)]
 pub struct Network {
     nodes: Vec<Node>,
+    /// Each link's two ends, as (node, interface).
+    links: Vec<[(String, String); 2]>,
 }
 
 /// One host of a [`Network`]: a network namespace with `lo` up.
@@ -132,7 +135,26 @@ impl Network {
     ///
     /// As [`link_down`](Network::link_down).
     pub fn link_up(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
-        self.node(node)?.set_up(interface, true)
+        self.node(node)?.set_up(interface, true)?;
+        // The other end lost its carrier with this one; it runs again a
+        // moment after this end is up (see `Rtnl::wait_running`).
+        let this = (node.to_owned(), interface.to_owned());
+        let peer = self.links.iter().find_map(|[a, b]| {
+            if *a == this {
+                Some(b)
+            } else if *b == this {
+                Some(a)
+            } else {
+                None
+            }
+        });
+        if let Some((peer_node, peer_interface)) = peer {
+            let peer = self.node(peer_node)?;
+            peer.rtnl()
+                .wait_running(peer_interface, RUNNING_PATIENCE)
+                .map_err(|e| peer.netlink(format!("wait for {peer_interface} to run"), e))?;
+        }
+        Ok(())
     }
 
     /// Impairs the traffic that leaves `interface` of `node` with `netem`:
@@ -272,7 +294,13 @@ impl Node {
         let index = rtnl
             .index_of(interface)
             .map_err(|e| self.netlink(what(), e))?;
-        rtnl.set_up(index, up).map_err(|e| self.netlink(what(), e))
+        rtnl.set_up(index, up)
+            .map_err(|e| self.netlink(what(), e))?;
+        if up {
+            rtnl.wait_running(interface, RUNNING_PATIENCE)
+                .map_err(|e| self.netlink(what(), e))?;
+        }
+        Ok(())
     }
 
     fn netlink(&self, what: String, source: std::io::Error) -> NetworkError {
@@ -317,7 +345,17 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
             })?;
         nodes.push(node);
     }
-    let network = Network { nodes };
+    let links = plan
+        .links
+        .iter()
+        .map(|(a, b)| {
+            [
+                (a.node.clone(), a.interface.clone()),
+                (b.node.clone(), b.interface.clone()),
+            ]
+        })
+        .collect();
+    let network = Network { nodes, links };
     for (i, (a, b)) in plan.links.iter().enumerate() {
         let (node_a, node_b) = (network.node(&a.node)?, network.node(&b.node)?);
         let what = || format!("create veth {} <-> {}:{}", a.interface, b.node, b.interface);
@@ -346,6 +384,22 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
                 .map_err(|e| node.netlink(format!("set {} up", end.interface), e))?;
         }
     }
+    for (a, b) in &plan.links {
+        for end in [a, b] {
+            let node = network.node(&end.node)?;
+            let mut rtnl = node.rtnl();
+            let wait = || format!("wait for {} to run", end.interface);
+            rtnl.wait_running(&end.interface, RUNNING_PATIENCE)
+                .map_err(|e| node.netlink(wait(), e))?;
+            if end.addresses.iter().any(|(address, _)| address.is_ipv6()) {
+                let index = rtnl
+                    .index_of(&end.interface)
+                    .map_err(|e| node.netlink(wait(), e))?;
+                rtnl.wait_addresses(index, RUNNING_PATIENCE)
+                    .map_err(|e| node.netlink(wait(), e))?;
+            }
+        }
+    }
     for route in &plan.routes {
         let node = network.node(&route.node)?;
         node.rtnl()
@@ -360,6 +414,9 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
     }
     Ok(network)
 }
+
+/// How long a link that was set up may take to be running.
+const RUNNING_PATIENCE: Duration = Duration::from_secs(10);
 
 /// The interface index of the first link's first end; the others follow.
 /// Far above the indexes of the interfaces a namespace starts with.

@@ -10,12 +10,15 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, BorrowedFd};
+use std::time::{Duration, Instant};
 
 use netlink_packet_core::{
-    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkHeader,
-    NetlinkMessage, NetlinkPayload,
+    DefaultNla, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
+};
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
@@ -92,6 +95,82 @@ impl Rtnl {
     /// The index of the interface called `name`.
     pub(crate) fn index_of(&mut self, name: &str) -> io::Result<u32> {
         self.link(name).map(|(index, _, _)| index)
+    }
+
+    /// Waits until interface `name`, if it has a carrier (its peer is up),
+    /// is operationally up (`IFF_RUNNING`).
+    ///
+    /// Setting a veth up is not the end of it: the kernel attaches its
+    /// queueing discipline (until then packets are dropped) and tells IPv6
+    /// the link is ready from a work queue, a moment later (longer on a busy
+    /// machine). Tests must not race that, so building and mending links
+    /// wait for it. Without a carrier there is nothing to wait for: the link
+    /// stays down until its other end comes up, as a cable would.
+    pub(crate) fn wait_running(&mut self, name: &str, patience: Duration) -> io::Result<()> {
+        let started = Instant::now();
+        loop {
+            let flags = self.flags(name)?;
+            if flags.contains(LinkFlags::Running) || !flags.contains(LinkFlags::LowerUp) {
+                return Ok(());
+            }
+            if started.elapsed() > patience {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{name} was set up but is still not running after {patience:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    /// Waits until no IPv6 address of interface `index` is tentative.
+    ///
+    /// Even without duplicate address detection, an address added while
+    /// its link was down becomes usable only when a kernel work queue has
+    /// run after the link came up, which a busy machine delays.
+    pub(crate) fn wait_addresses(&mut self, index: u32, patience: Duration) -> io::Result<()> {
+        let started = Instant::now();
+        loop {
+            let mut tentative = false;
+            let mut query = AddressMessage::default();
+            query.header.family = AddressFamily::Inet6;
+            self.exchange(RouteNetlinkMessage::GetAddress(query), NLM_F_DUMP, |reply| {
+                if let RouteNetlinkMessage::NewAddress(address) = reply {
+                    let flagged = address.attributes.iter().any(|a| {
+                        matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative))
+                    });
+                    tentative |= address.header.index == index
+                        && (flagged || address.header.flags.contains(AddressHeaderFlags::Tentative));
+                }
+            })?;
+            if !tentative {
+                return Ok(());
+            }
+            if started.elapsed() > patience {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("IPv6 addresses still tentative after {patience:?}"),
+                ));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    fn flags(&mut self, name: &str) -> io::Result<LinkFlags> {
+        let mut flags = None;
+        self.get_link(name, |link| flags = Some(link.header.flags))?;
+        flags.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
+    }
+
+    fn get_link(&mut self, name: &str, reply: impl FnMut(&LinkMessage)) -> io::Result<()> {
+        let mut reply = reply;
+        let mut link = LinkMessage::default();
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        self.exchange(RouteNetlinkMessage::GetLink(link), 0, |message| {
+            if let RouteNetlinkMessage::NewLink(link) = message {
+                reply(&link);
+            }
+        })
     }
 
     /// The index, MTU and up flag of the interface called `name`.
