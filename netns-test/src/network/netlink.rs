@@ -107,20 +107,11 @@ impl Rtnl {
     /// wait for it. Without a carrier there is nothing to wait for: the link
     /// stays down until its other end comes up, as a cable would.
     pub(crate) fn wait_running(&mut self, name: &str, patience: Duration) -> io::Result<()> {
-        let started = Instant::now();
-        loop {
-            let flags = self.flags(name)?;
-            if flags.contains(LinkFlags::Running) || !flags.contains(LinkFlags::LowerUp) {
-                return Ok(());
-            }
-            if started.elapsed() > patience {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("{name} was set up but is still not running after {patience:?}"),
-                ));
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
+        let what = || format!("{name} was set up but is still not running after {patience:?}");
+        self.wait_until(patience, what, |rtnl| {
+            let flags = rtnl.flags(name)?;
+            Ok(flags.contains(LinkFlags::Running) || !flags.contains(LinkFlags::LowerUp))
+        })
     }
 
     /// Waits until no IPv6 address of interface `index` is tentative.
@@ -129,12 +120,12 @@ impl Rtnl {
     /// its link was down becomes usable only when a kernel work queue has
     /// run after the link came up, which a busy machine delays.
     pub(crate) fn wait_addresses(&mut self, index: u32, patience: Duration) -> io::Result<()> {
-        let started = Instant::now();
-        loop {
+        let what = || format!("IPv6 addresses still tentative after {patience:?}");
+        self.wait_until(patience, what, |rtnl| {
             let mut tentative = false;
             let mut query = AddressMessage::default();
             query.header.family = AddressFamily::Inet6;
-            self.exchange(RouteNetlinkMessage::GetAddress(query), NLM_F_DUMP, |reply| {
+            rtnl.exchange(RouteNetlinkMessage::GetAddress(query), NLM_F_DUMP, |reply| {
                 if let RouteNetlinkMessage::NewAddress(address) = reply {
                     let flagged = address.attributes.iter().any(|a| {
                         matches!(a, AddressAttribute::Flags(f) if f.contains(AddressFlags::Tentative))
@@ -143,17 +134,25 @@ impl Rtnl {
                         && (flagged || address.header.flags.contains(AddressHeaderFlags::Tentative));
                 }
             })?;
-            if !tentative {
-                return Ok(());
-            }
+            Ok(!tentative)
+        })
+    }
+
+    /// Polls `done` until it says yes, or fails with `what` after `patience`.
+    fn wait_until(
+        &mut self,
+        patience: Duration,
+        what: impl Fn() -> String,
+        mut done: impl FnMut(&mut Rtnl) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        let started = Instant::now();
+        while !done(self)? {
             if started.elapsed() > patience {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("IPv6 addresses still tentative after {patience:?}"),
-                ));
+                return Err(io::Error::new(io::ErrorKind::TimedOut, what()));
             }
             std::thread::sleep(Duration::from_micros(200));
         }
+        Ok(())
     }
 
     fn flags(&mut self, name: &str) -> io::Result<LinkFlags> {
