@@ -105,7 +105,7 @@
 //! |---|---|
 //! | `loopback = false` | keep `lo` down (it is up by default) |
 //! | `flavor = "current_thread"` / `"multi_thread"` | the tokio runtime of an `async fn` (default `current_thread`) |
-//! | `worker_threads = N` | worker threads of the `multi_thread` runtime |
+//! | `worker_threads = N` | worker threads of the `multi_thread` runtime (alone, it implies `multi_thread`) |
 //! | `crate = path` | where to find this crate, for crates that re-export it |
 //!
 //! Misuse (generic functions, `self`, parameters other than `&NetNs`,

@@ -171,21 +171,24 @@ impl Network {
     /// [`link_down`](Network::link_down).
     pub fn impair(&self, node: &str, interface: &str, netem: &Netem) -> Result<(), NetworkError> {
         let options = netem.options()?;
-        let node = self.node(node)?;
-        let mut rtnl = node.rtnl();
-        let what = || format!("set netem on {interface}");
-        let index = rtnl
-            .index_of(interface)
-            .map_err(|e| node.netlink(what(), e))?;
-        rtnl.set_netem(index, options)
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ENOENT) => NetworkError::Unsupported {
+        let result = self
+            .node(node)?
+            .on_interface(interface, "set netem on", |rtnl, index| {
+                rtnl.set_netem(index, options)
+            });
+        match result {
+            // The kernel's answer for an unknown qdisc kind.
+            Err(NetworkError::Netlink { source, .. })
+                if source.raw_os_error() == Some(libc::ENOENT) =>
+            {
+                Err(NetworkError::Unsupported {
                     what: "netem",
                     fix: "this kernel has no netem queueing discipline: build it with \
-                      CONFIG_NET_SCH_NETEM or load it with `modprobe sch_netem`",
-                },
-                _ => node.netlink(what(), e),
-            })
+                          CONFIG_NET_SCH_NETEM or load it with `modprobe sch_netem`",
+                })
+            }
+            result => result,
+        }
     }
 
     /// Removes the impairment [`impair`](Network::impair) set on
@@ -196,13 +199,8 @@ impl Network {
     /// As [`link_down`](Network::link_down); `ENOENT` from the kernel if
     /// there was none.
     pub fn clear_impairment(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
-        let node = self.node(node)?;
-        let mut rtnl = node.rtnl();
-        let what = || format!("clear netem on {interface}");
-        let index = rtnl
-            .index_of(interface)
-            .map_err(|e| node.netlink(what(), e))?;
-        rtnl.clear_qdisc(index).map_err(|e| node.netlink(what(), e))
+        self.node(node)?
+            .on_interface(interface, "clear netem on", Rtnl::clear_qdisc)
     }
 
     /// The current state of interface `interface` of node `node`.
@@ -288,19 +286,28 @@ impl Node {
         self.rtnl.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn set_up(&self, interface: &str, up: bool) -> Result<(), NetworkError> {
+    /// Runs `request` with the index of `interface`; errors name `what`.
+    fn on_interface(
+        &self,
+        interface: &str,
+        what: &str,
+        request: impl FnOnce(&mut Rtnl, u32) -> std::io::Result<()>,
+    ) -> Result<(), NetworkError> {
         let mut rtnl = self.rtnl();
-        let what = || format!("set {interface} {}", if up { "up" } else { "down" });
-        let index = rtnl
-            .index_of(interface)
-            .map_err(|e| self.netlink(what(), e))?;
-        rtnl.set_up(index, up)
-            .map_err(|e| self.netlink(what(), e))?;
-        if up {
-            rtnl.wait_running(interface, RUNNING_PATIENCE)
-                .map_err(|e| self.netlink(what(), e))?;
-        }
-        Ok(())
+        rtnl.index_of(interface)
+            .and_then(|index| request(&mut rtnl, index))
+            .map_err(|e| self.netlink(format!("{what} {interface}"), e))
+    }
+
+    fn set_up(&self, interface: &str, up: bool) -> Result<(), NetworkError> {
+        let what = if up { "set up" } else { "set down" };
+        self.on_interface(interface, what, |rtnl, index| {
+            rtnl.set_up(index, up)?;
+            if up {
+                rtnl.wait_running(interface, RUNNING_PATIENCE)?;
+            }
+            Ok(())
+        })
     }
 
     fn netlink(&self, what: String, source: std::io::Error) -> NetworkError {
@@ -369,12 +376,10 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
                 index,
             )
             .map_err(|e| node_a.netlink(what(), e))?;
-        for end in [a, b] {
+        // `add_veth` gave the two ends these indexes: no need to look them up.
+        for (end, index) in [(a, index), (b, index + 1)] {
             let node = network.node(&end.node)?;
             let mut rtnl = node.rtnl();
-            let index = rtnl
-                .index_of(&end.interface)
-                .map_err(|e| node.netlink(format!("find {}", end.interface), e))?;
             for &(address, prefix) in &end.addresses {
                 rtnl.add_address(index, address, prefix).map_err(|e| {
                     node.netlink(format!("add {address}/{prefix} to {}", end.interface), e)
@@ -384,17 +389,15 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
                 .map_err(|e| node.netlink(format!("set {} up", end.interface), e))?;
         }
     }
-    for (a, b) in &plan.links {
-        for end in [a, b] {
+    for (i, (a, b)) in plan.links.iter().enumerate() {
+        let index = FIRST_INDEX + 2 * i as u32;
+        for (end, index) in [(a, index), (b, index + 1)] {
             let node = network.node(&end.node)?;
             let mut rtnl = node.rtnl();
             let wait = || format!("wait for {} to run", end.interface);
             rtnl.wait_running(&end.interface, RUNNING_PATIENCE)
                 .map_err(|e| node.netlink(wait(), e))?;
             if end.addresses.iter().any(|(address, _)| address.is_ipv6()) {
-                let index = rtnl
-                    .index_of(&end.interface)
-                    .map_err(|e| node.netlink(wait(), e))?;
                 rtnl.wait_addresses(index, RUNNING_PATIENCE)
                     .map_err(|e| node.netlink(wait(), e))?;
             }
