@@ -17,9 +17,9 @@ use netns_examples::{echo, spawn_server};
 const ADDR: &str = "127.0.0.1:7";
 
 fn main() -> std::process::ExitCode {
-    // netns-test's constructor has put this process in a user namespace if
-    // it runs unprivileged; see `netns_test::mode`.
-    println!("world: {}", netns_test::mode());
+    // Unprivileged, enter a user namespace of our own first, while the
+    // process is single-threaded (test binaries do this before main).
+    println!("world: {}", netns_test::init());
     match serve_and_ask() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -11,12 +11,18 @@
 
 use std::process::Command;
 
-/// Runs `ip ARGS...` and returns its standard output.
+use netns_examples::bounded::{CHILD_PATIENCE, output_within};
+
+/// Runs `ip ARGS...` and returns its standard output (an error if it has
+/// not ended after a minute).
 pub fn ip(args: &[&str]) -> Result<String, String> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run ip (is iproute2 installed?): {e}"))?;
+    let out = output_within(Command::new("ip").args(args), CHILD_PATIENCE).map_err(|e| {
+        match e.kind() {
+            // It names the command and shows what it printed.
+            std::io::ErrorKind::TimedOut => e.to_string(),
+            _ => format!("cannot run ip (is iproute2 installed?): {e}"),
+        }
+    })?;
     if !out.status.success() {
         return Err(format!(
             "ip {}: {}",

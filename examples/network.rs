@@ -10,25 +10,32 @@
 //! all set up over netlink: no `ip` binary, no root needed.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 
+use netns_examples::bounded::{PATIENCE, accept_within, connect_within, waited_for};
 use netns_test::network::{Endpoint, Network, NetworkError};
 
 /// A tiny line protocol: the server answers `GET name` with `HELLO name`.
+/// Each wait gives up after a while, so that a broken network is an error,
+/// not a hang.
 fn serve(listener: &TcpListener) -> std::io::Result<()> {
-    let (stream, _) = listener.accept()?;
+    let (stream, peer) = accept_within(listener, PATIENCE)?;
     let mut request = String::new();
-    BufReader::new(&stream).read_line(&mut request)?;
+    BufReader::new(&stream)
+        .read_line(&mut request)
+        .map_err(waited_for(format!("request from {peer}")))?;
     let name = request.trim().strip_prefix("GET ").unwrap_or("stranger");
     (&stream).write_all(format!("HELLO {name}\n").as_bytes())
 }
 
 /// The client side: one request, one answer.
 fn get(addr: &str, name: &str) -> std::io::Result<String> {
-    let stream = TcpStream::connect(addr)?;
+    let stream = connect_within(addr, PATIENCE)?;
     (&stream).write_all(format!("GET {name}\n").as_bytes())?;
     let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer)?;
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(waited_for(format!("answer from {addr}")))?;
     Ok(answer.trim().to_owned())
 }
 
@@ -52,7 +59,9 @@ fn routed() -> Result<Network, NetworkError> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    println!("world: {}", netns_test::mode());
+    // Unprivileged, enter a user namespace of our own first, while the
+    // process is single-threaded (test binaries do this before main).
+    println!("world: {}", netns_test::init());
     let net = routed()?;
     let listener = net
         .node("server")?
@@ -110,6 +119,7 @@ mod tests {
     #[netns_test]
     fn a_slow_link_fires_the_clients_timeout(net: &Network) {
         use netns_test::network::Netem;
+        use std::net::TcpStream;
         use std::time::Duration;
         let _listener = net
             .node("server")

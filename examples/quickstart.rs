@@ -11,6 +11,7 @@
 //! unprivileged user where user namespaces are allowed.
 
 use std::net::{TcpListener, TcpStream};
+use std::time::Duration;
 
 use netns_core::{NetNs, get_netns_cookie};
 
@@ -29,7 +30,9 @@ fn main() -> std::process::ExitCode {
 
 fn set_up() -> Result<(), Box<dyn std::error::Error>> {
     // Without CAP_SYS_ADMIN, become root in a user namespace of our own.
-    // Only a single-threaded process may, so this comes first.
+    // Only a single-threaded process may, so this comes first. A program
+    // is never moved without asking: this call is the asking (test
+    // binaries with a `#[netns_test]` do the same before `main`).
     if !netns_core::has_cap_sys_admin()? {
         netns_core::enter_user_namespace()?;
         println!("no CAP_SYS_ADMIN: entered a user namespace of our own");
@@ -67,9 +70,13 @@ fn demonstrate() -> Result<(), Box<dyn std::error::Error>> {
 
     for (i, (ns, listener)) in namespaces.iter().zip(&listeners).enumerate() {
         let inside = ns.run(|| -> std::io::Result<u64> {
-            TcpStream::connect(("127.0.0.1", PORT))?;
+            let to = std::net::SocketAddr::from(([127, 0, 0, 1], PORT));
+            TcpStream::connect_timeout(&to, Duration::from_secs(5))?;
             Ok(get_netns_cookie()?)
         })??;
+        // The connection is complete, so it is waiting to be accepted: a
+        // non-blocking accept takes it, and could never hang.
+        listener.set_nonblocking(true)?;
         let (_, peer) = listener.accept()?;
         println!(
             "namespace {}: connected from {peer} inside cookie {inside}",
@@ -98,10 +105,12 @@ fn demonstrate() -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(test)]
 mod tests {
+    // Before main, enter a user namespace if this test process is
+    // unprivileged, as `main` does for the program.
+    netns_test::before_main!();
+
     #[test]
     fn the_demonstration_runs() {
-        // netns-test's constructor has already entered a user namespace if
-        // this test process is unprivileged, as `main` does for the program.
         assert!(!matches!(
             netns_test::mode(),
             netns_test::Mode::Unavailable(_)

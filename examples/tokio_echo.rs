@@ -8,22 +8,29 @@
 //! tests. The runtime is built inside the test's namespace, so its worker
 //! threads, and blocking threads started later, are all in it too.
 
+use netns_examples::bounded::{PATIENCE, within};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Echoes every line of every connection, each connection on a task of its own.
+/// Echoes every line of every connection, each connection on a task of its
+/// own. A test server: it stops when no client has come for [`PATIENCE`],
+/// and drops a client that sends nothing for as long.
 pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
     loop {
-        let (stream, _) = listener.accept().await?;
+        let (stream, _) = within(format!("client on {addr}"), PATIENCE, listener.accept()).await?;
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut lines = BufReader::new(read).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                if write
-                    .write_all(format!("{line}\n").as_bytes())
-                    .await
-                    .is_err()
-                {
+            // Until the client closes, or goes quiet for PATIENCE.
+            while let Ok(Some(line)) = within("line", PATIENCE, lines.next_line()).await {
+                let answer = format!("{line}\n");
+                let echoed = within(
+                    "room for the answer",
+                    PATIENCE,
+                    write.write_all(answer.as_bytes()),
+                );
+                if echoed.await.is_err() {
                     break;
                 }
             }
@@ -31,13 +38,19 @@ pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
     }
 }
 
-/// Sends one line and reads the answer.
+/// Sends one line and reads the answer; gives up, with an error, after
+/// [`PATIENCE`] without a connection or an answer.
 pub async fn echo(addr: &str, line: &str) -> std::io::Result<String> {
-    let stream = TcpStream::connect(addr).await?;
+    let connect = TcpStream::connect(addr);
+    let stream = within(format!("connection to {addr}"), PATIENCE, connect).await?;
     let (read, mut write) = stream.into_split();
-    write.write_all(format!("{line}\n").as_bytes()).await?;
-    let mut answer = String::new();
-    BufReader::new(read).read_line(&mut answer).await?;
+    let exchange = async {
+        write.write_all(format!("{line}\n").as_bytes()).await?;
+        let mut answer = String::new();
+        BufReader::new(read).read_line(&mut answer).await?;
+        Ok(answer)
+    };
+    let answer = within(format!("answer from {addr}"), PATIENCE, exchange).await?;
     Ok(answer.trim_end().to_owned())
 }
 

@@ -23,6 +23,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use netns_core::{NetNs, get_netns_cookie};
+use netns_tests::bounded::{CHILD_PATIENCE, output_within, wait_within};
 use netns_tests::census::{open_fds, threads};
 
 const ROUNDS: usize = 7;
@@ -33,9 +34,9 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |name: &str| sections.is_empty() || sections.iter().any(|s| s == name);
-    // Links netns-test's constructor: unprivileged, this process is in a
-    // user namespace of its own before main, as a test process would be.
-    let mode = netns_test::mode();
+    // Unprivileged, this process enters a user namespace of its own, as a
+    // test process does before main.
+    let mode = netns_test::init();
     println!("netns benchmark — {}", world_line(mode));
     println!("kernel {}, {} cores\n", kernel(), cores());
     raise_fd_limit(60_000);
@@ -226,11 +227,7 @@ fn suite() {
         times[times.len() / 2]
     };
     let run_binary = |bin: &Path| {
-        Command::new(bin)
-            .arg("-q")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        status_within(Command::new(bin).arg("-q").stdout(Stdio::null())).is_ok_and(|s| s.success())
     };
     let with_netns = time(&|| run_binary(&netns));
     let with_plain = time(&|| run_binary(&plain));
@@ -338,7 +335,7 @@ fn networks() {
     println!("\ntest networks: build + tear down a line of n nodes");
     // `ip netns add` bind-mounts under /run/netns: only root can.
     let ip_works = matches!(netns_test::mode(), netns_test::Mode::Privileged)
-        && Command::new("ip").arg("-V").output().is_ok();
+        && output_within(Command::new("ip").arg("-V"), CHILD_PATIENCE).is_ok();
     for n in [2, 8] {
         let ours = median(
             (0..9)
@@ -385,7 +382,7 @@ fn line_network(n: usize) -> netns_test::network::NetworkBuilder {
 fn ip_line_network(n: usize) -> Duration {
     let prefix = format!("bench{}", std::process::id());
     let ip = |args: &[&str]| {
-        let status = Command::new("ip").args(args).status().unwrap();
+        let status = status_within(Command::new("ip").args(args)).unwrap();
         assert!(status.success(), "ip {args:?}");
     };
     let started = Instant::now();
@@ -762,10 +759,11 @@ fn suite_binaries() -> Option<(PathBuf, PathBuf)> {
 }
 
 fn test_names(bin: &Path) -> Vec<String> {
-    let out = Command::new(bin)
-        .args(["--list", "--format", "terse"])
-        .output()
-        .unwrap();
+    let out = output_within(
+        Command::new(bin).args(["--list", "--format", "terse"]),
+        CHILD_PATIENCE,
+    )
+    .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.strip_suffix(": test"))
@@ -814,6 +812,9 @@ fn bare_suite(tests: usize, parallel: usize) -> bool {
                         bare_loopback_up();
                         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
                         let client = std::net::TcpStream::connect(listener.local_addr().unwrap());
+                        // Connected, so the connection is queued: a
+                        // non-blocking accept takes it, and never waits.
+                        listener.set_nonblocking(true).unwrap();
                         drop((client.unwrap(), listener.accept().unwrap()));
                     })
                     .join()
@@ -825,8 +826,16 @@ fn bare_suite(tests: usize, parallel: usize) -> bool {
     true
 }
 
+/// Waits for `child` for at most a minute (then kills it): whether it succeeded.
 fn wait(mut child: std::process::Child) -> bool {
-    child.wait().is_ok_and(|s| s.success())
+    wait_within(&mut child, CHILD_PATIENCE).is_ok_and(|s| s.success())
+}
+
+/// `Command::status`, for at most a minute: then the command is killed, and
+/// it is an error.
+fn status_within(command: &mut Command) -> std::io::Result<std::process::ExitStatus> {
+    let mut child = command.spawn()?;
+    wait_within(&mut child, CHILD_PATIENCE)
 }
 
 // ---------------------------------------------------------------- context

@@ -35,13 +35,14 @@ fn quiet_passing() {
     println!("captured and never shown");
 }
 
-/// Runs this test binary on the tests matching `filter` and returns (success, output).
+/// Runs this test binary with `args` and returns (success, output); a run
+/// that has not ended after a minute is killed and fails the test.
 fn run_self(args: &[&str]) -> (bool, String) {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(args)
-        .args(["--test-threads", "1"])
-        .output()
-        .unwrap();
+    // Imported here: a line more above would move `failing_assert`'s line.
+    use netns_tests::bounded::{CHILD_PATIENCE, output_within};
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command.args(args).args(["--test-threads", "1"]);
+    let out = output_within(&mut command, CHILD_PATIENCE).unwrap_or_else(|error| panic!("{error}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

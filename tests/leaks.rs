@@ -4,10 +4,15 @@
 //! test may run beside them), each in a forked single-threaded child; see
 //! `netns_tests::scenarios`.
 
-use std::net::{TcpListener, TcpStream};
+// Its scenarios call the harness directly, as `#[netns_test]` would.
+netns_test::before_main!();
+
+use std::net::TcpListener;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use netns_test::__private::{Options, run};
+use netns_tests::bounded::{PATIENCE, accept_within, connect_within};
 use netns_tests::census::{open_fds, threads};
 use netns_tests::scenarios::{self, Scenario, check};
 
@@ -33,8 +38,8 @@ fn one_test() -> Result<(), String> {
         },
         |_| {
             let listener = TcpListener::bind("127.0.0.1:80").unwrap();
-            let _client = TcpStream::connect("127.0.0.1:80").unwrap();
-            listener.accept().unwrap();
+            let _client = connect_within("127.0.0.1:80", PATIENCE).unwrap();
+            accept_within(&listener, PATIENCE).unwrap();
             std::thread::spawn(|| ()).join().unwrap();
         },
     );
@@ -57,9 +62,15 @@ fn no_fd_or_thread_leaks() -> Result<(), String> {
     check(open_fds() == fds, || {
         format!("fds: {fds} before, {} after 300 tests", open_fds())
     })?;
+    // A joined thread may still be listed for a moment: join returns when
+    // the kernel clears its tid, a little before the task is reaped.
+    let settled = std::time::Instant::now();
+    while threads() != threads_before && settled.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     check(threads() == threads_before, || {
         format!(
-            "threads: {threads_before} before, {} after 300 tests",
+            "threads: {threads_before} before, {} after 300 tests (and 2 s to settle)",
             threads()
         )
     })

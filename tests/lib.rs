@@ -6,6 +6,12 @@
 //!   and `cargo nextest run`.
 //! - [`census`]: counts of the process's open fds and threads, to prove that
 //!   nothing leaks.
+//! - [`bounded`]: waits with an upper bound, so that a broken network or a
+//!   stuck process fails a test with a message instead of hanging it.
 
 pub mod census;
 pub mod scenarios;
+
+/// Waits with an upper bound; shared with the examples, which show the
+/// same discipline to readers.
+pub use netns_examples::bounded;

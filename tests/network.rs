@@ -6,6 +6,7 @@ use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 use netns_test::network::{Endpoint, Network, NetworkError};
+use netns_tests::bounded::{PATIENCE, accept_within, connect_within, retry, waited_for, within};
 
 /// A listener on `addr`, made in `node`'s namespace.
 fn listen(net: &Network, node: &str, addr: &str) -> TcpListener {
@@ -19,10 +20,11 @@ fn listen(net: &Network, node: &str, addr: &str) -> TcpListener {
 /// Connects from the client node with its own tokio runtime, while a
 /// thread accepts on the server's `listener`.
 fn connect_async(net: &Network, listener: TcpListener, addr: &'static str) {
-    let server = std::thread::spawn(move || listener.accept().map(|_| ()));
+    let server = std::thread::spawn(move || accept_within(&listener, PATIENCE).map(|_| ()));
     let client = net.node("client").unwrap();
-    let connected =
-        client.block_on(async { tokio::net::TcpStream::connect(addr).await.map(|_| ()) });
+    let connected = client.block_on(within(format!("connection to {addr}"), PATIENCE, async {
+        tokio::net::TcpStream::connect(addr).await.map(|_| ())
+    }));
     connected.unwrap().unwrap();
     server.join().unwrap().unwrap();
 }
@@ -36,24 +38,31 @@ fn serve_once(net: &Network, node: &str, addr: &'static str) -> std::thread::Joi
         .unwrap()
         .unwrap();
     std::thread::spawn(move || {
-        let (stream, peer) = listener.accept().unwrap();
+        let (stream, peer) = accept_within(&listener, PATIENCE).unwrap();
         let mut line = String::new();
-        BufReader::new(&stream).read_line(&mut line).unwrap();
+        BufReader::new(&stream)
+            .read_line(&mut line)
+            .map_err(waited_for(format!("line from {peer}")))
+            .unwrap();
         (&stream).write_all(line.to_uppercase().as_bytes()).unwrap();
         format!("{peer}")
     })
 }
 
-/// Sends a line from `node` to `addr` and returns the answer.
+/// Sends a line from `node` to `addr` and returns the answer. Connecting
+/// gives up after 1 s (`TimedOut`), waiting for the answer after 5 s
+/// (`WouldBlock`, as std reports a read timeout).
 fn ask(net: &Network, node: &str, addr: &str, line: &str) -> std::io::Result<String> {
     let stream = net
         .node(node)
         .unwrap()
-        .run(|| TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)))
+        .run(|| connect_within(addr, Duration::from_secs(1)))
         .unwrap()?;
     (&stream).write_all(format!("{line}\n").as_bytes())?;
     let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer)?;
+    BufReader::new(&stream)
+        .read_line(&mut answer)
+        .map_err(waited_for(format!("answer from {addr}")))?;
     Ok(answer.trim_end().to_owned())
 }
 
@@ -91,9 +100,10 @@ fn every_node_is_its_own_namespace() {
     );
 }
 
-#[test]
-fn client_router_server_with_routes() {
-    let net = Network::builder()
+/// Client — router — server on two subnets (IPv4 and IPv6), each end
+/// with `routes` (`node, destination, gateway`) through the router.
+fn client_router_server(routes: &[(&str, &str, &str)]) -> Network {
+    let mut builder = Network::builder()
         .node("client")
         .router("router")
         .node("server")
@@ -112,28 +122,52 @@ fn client_router_server_with_routes() {
             Endpoint::new("server", "eth0")
                 .address("10.0.2.1/24")
                 .address("fd02::1/64"),
-        )
-        .route("client", "default", "10.0.1.254")
-        .route("server", "default", "10.0.2.254")
-        .route("client", "fd02::/64", "fd01::fe")
-        .route("server", "default", "fd02::fe")
-        .build()
-        .unwrap();
-    let server = serve_once(&net, "server", "10.0.2.1:80");
+        );
+    for (node, destination, gateway) in routes {
+        builder = builder.route(node, destination, gateway);
+    }
+    builder.build().unwrap()
+}
+
+/// The client reaches the server through the router, over IPv4 and IPv6.
+fn assert_routed(net: &Network) {
+    let server = serve_once(net, "server", "10.0.2.1:80");
     assert_eq!(
-        ask(&net, "client", "10.0.2.1:80", "routed").unwrap(),
+        ask(net, "client", "10.0.2.1:80", "routed").unwrap(),
         "ROUTED"
     );
     assert!(
         server.join().unwrap().starts_with("10.0.1.1:"),
         "the server sees the client's own address"
     );
-    let server = serve_once(&net, "server", "[fd02::1]:80");
+    let server = serve_once(net, "server", "[fd02::1]:80");
     assert_eq!(
-        ask(&net, "client", "[fd02::1]:80", "routed6").unwrap(),
+        ask(net, "client", "[fd02::1]:80", "routed6").unwrap(),
         "ROUTED6"
     );
     server.join().unwrap();
+}
+
+#[test]
+fn client_router_server_with_routes() {
+    let net = client_router_server(&[
+        ("client", "default", "10.0.1.254"),
+        ("server", "default", "10.0.2.254"),
+        ("client", "fd02::/64", "fd01::fe"),
+        ("server", "default", "fd02::fe"),
+    ]);
+    assert_routed(&net);
+}
+
+#[test]
+fn default_routes_may_be_written_as_prefixes() {
+    let net = client_router_server(&[
+        ("client", "0.0.0.0/0", "10.0.1.254"),
+        ("client", "::/0", "fd01::fe"),
+        ("server", "0.0.0.0/0", "10.0.2.254"),
+        ("server", "::/0", "fd02::fe"),
+    ]);
+    assert_routed(&net);
 }
 
 #[test]
@@ -155,7 +189,16 @@ fn without_forwarding_the_router_drops_traffic() {
         .build()
         .unwrap();
     let _listener = listen(&net, "server", "10.0.2.1:80");
-    assert!(ask(&net, "client", "10.0.2.1:80", "lost").is_err());
+    // The router drops the client's SYN: connecting times out. Had it
+    // forwarded it, the server's kernel would complete the handshake, and
+    // the answer, which the never-accepting listener does not send, would
+    // time out instead: a `WouldBlock` error, which fails this test.
+    let error = ask(&net, "client", "10.0.2.1:80", "lost").unwrap_err();
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::TimedOut,
+        "the router forwarded: {error}"
+    );
 }
 
 #[test]
@@ -181,10 +224,10 @@ fn a_cut_in_the_middle_of_a_conversation_times_out_the_client() {
     let stream = net
         .node("client")
         .unwrap()
-        .run(|| TcpStream::connect("10.0.0.2:80"))
+        .run(|| connect_within("10.0.0.2:80", PATIENCE))
         .unwrap()
         .unwrap();
-    let (_server_side, _) = listener.accept().unwrap();
+    let (_server_side, _) = accept_within(&listener, PATIENCE).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -218,22 +261,19 @@ fn servers_spawned_on_a_node_live_in_it() {
         .unwrap()
         .spawn(|| {
             let listener = TcpListener::bind("10.0.0.2:7").unwrap();
-            let (stream, _) = listener.accept().unwrap();
+            let (stream, peer) = accept_within(&listener, PATIENCE).unwrap();
             let mut line = String::new();
-            BufReader::new(&stream).read_line(&mut line).unwrap();
+            BufReader::new(&stream)
+                .read_line(&mut line)
+                .map_err(waited_for(format!("line from {peer}")))
+                .unwrap();
             (&stream).write_all(line.as_bytes()).unwrap();
         })
         .unwrap();
     // The server binds asynchronously: retry until it listens.
-    let answer = (0..100)
-        .find_map(|_| match ask(&net, "client", "10.0.0.2:7", "echo") {
-            Ok(answer) => Some(answer),
-            Err(_) => {
-                std::thread::sleep(Duration::from_millis(10));
-                None
-            }
-        })
-        .unwrap();
+    let answer = retry("an answer from 10.0.0.2:7", PATIENCE, || {
+        ask(&net, "client", "10.0.0.2:7", "echo")
+    });
     assert_eq!(answer, "echo");
     server.join().unwrap();
 }
@@ -262,20 +302,21 @@ fn unknown_nodes_and_interfaces_are_typed_errors() {
 fn a_two_host_test_in_a_few_lines(net: &Network) {
     let server = net.node("server").unwrap().spawn(|| {
         let listener = TcpListener::bind("10.0.0.2:80").unwrap();
-        let (stream, _) = listener.accept().unwrap();
+        let (stream, _) = accept_within(&listener, PATIENCE).unwrap();
         (&stream).write_all(b"hello\n").unwrap();
     });
-    let stream = (0..100)
-        .find_map(|_| {
-            net.node("client")
-                .unwrap()
-                .run(|| TcpStream::connect("10.0.0.2:80"))
-                .unwrap()
-                .ok()
-        })
-        .unwrap();
+    // The server binds asynchronously: retry until it listens.
+    let stream = retry("a connection to 10.0.0.2:80", PATIENCE, || {
+        net.node("client")
+            .unwrap()
+            .run(|| connect_within("10.0.0.2:80", PATIENCE))
+            .unwrap()
+    });
     let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line).unwrap();
+    BufReader::new(&stream)
+        .read_line(&mut line)
+        .map_err(waited_for("hello from 10.0.0.2:80"))
+        .unwrap();
     assert_eq!(line, "hello\n");
     server.unwrap().join().unwrap();
 }

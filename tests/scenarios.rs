@@ -4,10 +4,17 @@
 //! single-threaded process enter a user namespace; so each scenario runs in
 //! a child forked from a `main` that never starts a thread. The runner prints
 //! libtest-like lines and a closing `N passed, N failed`, and answers
-//! `--list --format terse` so that `cargo nextest run` can drive it.
+//! `--list --format terse` so that `cargo nextest run` can drive it. A
+//! scenario that has not ended after [`SCENARIO_PATIENCE`] is killed, and fails.
 
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, fork};
+
+/// How long a scenario may run before it is killed and fails.
+pub const SCENARIO_PATIENCE: Duration = crate::bounded::CHILD_PATIENCE;
 
 /// A named scenario; `Err` says what went wrong.
 pub type Scenario = (&'static str, fn() -> Result<(), String>);
@@ -52,7 +59,8 @@ pub fn main(scenarios: &[Scenario]) -> ! {
     std::process::exit(if failed == 0 { 0 } else { 1 })
 }
 
-/// Runs `scenario` in a forked child and returns its verdict.
+/// Runs `scenario` in a forked child and returns its verdict; kills it if
+/// it has not ended after [`SCENARIO_PATIENCE`].
 fn in_child(scenario: fn() -> Result<(), String>) -> Result<(), String> {
     // SAFETY: the runner's process never starts a thread (scenarios run only
     // in children), so the child is a complete single-threaded copy.
@@ -67,11 +75,27 @@ fn in_child(scenario: fn() -> Result<(), String>) -> Result<(), String> {
             };
             std::process::exit(code);
         }
-        ForkResult::Parent { child } => match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, 0)) => Ok(()),
-            Ok(status) => Err(format!("child ended with {status:?}; its message is above")),
-            Err(e) => Err(format!("waitpid: {e}")),
-        },
+        ForkResult::Parent { child } => {
+            // A pidfd and poll(2): no thread, which this process must not start.
+            let ended =
+                crate::bounded::ended_within(child.as_raw().unsigned_abs(), SCENARIO_PATIENCE);
+            if !matches!(ended, Ok(true)) {
+                let _ = kill(child, Signal::SIGKILL);
+            }
+            let status = waitpid(child, None).map_err(|e| format!("waitpid: {e}"))?;
+            match (ended, status) {
+                (Ok(true), WaitStatus::Exited(_, 0)) => Ok(()),
+                (Ok(true), status) => {
+                    Err(format!("child ended with {status:?}; its message is above"))
+                }
+                (Ok(false), _) => Err(format!(
+                    "child did not end within {SCENARIO_PATIENCE:?}, and was killed; its output until then is above"
+                )),
+                (Err(e), _) => Err(format!(
+                    "cannot wait for the child with a deadline, so killed it: pidfd_open: {e}"
+                )),
+            }
+        }
     }
 }
 

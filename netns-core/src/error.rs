@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+use crate::userns::PROBE_NET;
+
 /// What this crate was asked to do when an [`Error`] happened.
 ///
 /// It names the public entry point, so a message reads like
@@ -20,8 +22,10 @@ pub enum Op {
     /// constructors that open a namespace file (`from_pid`, `from_thread`,
     /// `from_name`).
     Open,
-    /// [`NetNs::try_from`](crate::NetNs#impl-TryFrom<OwnedFd>-for-NetNs) on an `OwnedFd`.
+    /// [`NetNs::from_fd`](crate::NetNs::from_fd).
     FromFd,
+    /// [`NetNs::try_from`](crate::NetNs#impl-TryFrom<OwnedFd>-for-NetNs) on an `OwnedFd`.
+    TryFromFd,
     /// [`NetNs::run`](crate::NetNs::run).
     Run,
     /// [`NetNs::close`](crate::NetNs::close).
@@ -50,7 +54,8 @@ impl fmt::Display for Op {
             Op::Current => "NetNs::current",
             Op::New => "NetNs::new",
             Op::Open => "NetNs::open_pinned",
-            Op::FromFd => "NetNs::try_from(OwnedFd)",
+            Op::FromFd => "NetNs::from_fd",
+            Op::TryFromFd => "NetNs::try_from(OwnedFd)",
             Op::Run => "NetNs::run",
             Op::Close => "NetNs::close",
             Op::Cookie => "netns cookie",
@@ -187,6 +192,15 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A path that no system call can take: it contains a NUL byte.
+    InvalidPath {
+        /// What this crate was asked to do.
+        op: Op,
+        /// The path as given.
+        path: PathBuf,
+        /// Why it was refused.
+        reason: &'static str,
+    },
     /// A helper thread could not be started (thread limit or memory).
     Thread {
         /// What this crate was asked to do.
@@ -219,6 +233,7 @@ impl Error {
             | Error::Thread { op, .. } => Some(*op),
             Error::ProcessHasThreads { .. } => Some(Op::EnterUserNamespace),
             Error::InvalidName { .. } => Some(Op::Open),
+            Error::InvalidPath { op, .. } => Some(*op),
         }
     }
 
@@ -230,7 +245,8 @@ impl Error {
             Error::Thread { source, .. } => source.raw_os_error().map(Errno::from_raw),
             Error::NotANamespace { .. }
             | Error::WrongNamespaceKind { .. }
-            | Error::InvalidName { .. } => None,
+            | Error::InvalidName { .. }
+            | Error::InvalidPath { .. } => None,
         }
     }
 
@@ -240,6 +256,7 @@ impl Error {
             Error::Syscall { path, .. }
             | Error::NotANamespace { path, .. }
             | Error::WrongNamespaceKind { path, .. } => path.as_deref(),
+            Error::InvalidPath { path, .. } => Some(path),
             _ => None,
         }
     }
@@ -263,6 +280,30 @@ impl Error {
     fn advice(op: Op, syscall: &str, errno: Errno) -> Option<&'static str> {
         use Errno::*;
         Some(match (op, errno) {
+            // The probe's steps (see `enter_user_namespace`): the process was
+            // left as it was.
+            (Op::EnterUserNamespace, EACCES | EPERM) if syscall == "write" => {
+                "the process cannot write its own id maps, so entering a user namespace \
+                 cannot complete: it is set-uid or set-gid, or otherwise not dumpable \
+                 (prctl PR_SET_DUMPABLE 0); the process was left as it was; run it as \
+                 root or as a plain (not set-uid) binary"
+            }
+            (Op::EnterUserNamespace, EPERM) if syscall == PROBE_NET => {
+                "user namespaces are allowed, but inside one every capability is denied, so \
+                 no network namespace can be made there; the process was left as it was; \
+                 likely Ubuntu's AppArmor profile `unprivileged_userns` \
+                 (kernel.apparmor_restrict_unprivileged_userns=1) or a seccomp profile \
+                 refusing CLONE_NEWNET; fixes: run as root, \
+                 `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`, an AppArmor \
+                 profile granting `userns` to this binary, or \
+                 `--security-opt seccomp=unconfined` for a container"
+            }
+            (Op::EnterUserNamespace, ENOSPC) if syscall == PROBE_NET => {
+                "no network namespace can be made inside a new user namespace: \
+                 `user.max_net_namespaces` is 0 (or exhausted) in this or an enclosing user \
+                 namespace; the process was left as it was; raise it \
+                 (sysctl -w user.max_net_namespaces=15000) where it is 0, or run as root"
+            }
             (Op::EnterUserNamespace, EPERM) => USERNS_DENIED,
             (Op::EnterUserNamespace, EINVAL) => {
                 "this kernel does not support user namespaces (CONFIG_USER_NS is off); \
@@ -296,6 +337,14 @@ impl Error {
             }
             (_, ENOENT) if syscall.starts_with("open") => {
                 "no such file: check the path, or that the process or thread still exists"
+            }
+            (Op::Pin, EACCES | EPERM | EROFS) if syscall.starts_with("open") => {
+                "cannot create the pin file: its directory is not writable here; pin under a \
+                 directory you may write (/run/netns needs root), or in a mount namespace of \
+                 your own"
+            }
+            (Op::Unpin, EINVAL) if syscall.starts_with("umount") => {
+                "nothing is mounted at this path: it is not a pinned namespace"
             }
             (_, EACCES) if syscall.starts_with("open") => {
                 "permission denied: opening another process's namespace needs the same \
@@ -347,6 +396,16 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::NotANamespace {
+                op: Op::Unpin,
+                path,
+            } => {
+                write_path(f, Op::Unpin, path)?;
+                f.write_str(
+                    "not a pinned namespace (what is mounted there is not on nsfs); \
+                     nothing was unmounted",
+                )
+            }
             Error::NotANamespace { op, path } => {
                 write_path(f, *op, path)?;
                 f.write_str(
@@ -385,6 +444,9 @@ impl fmt::Display for Error {
             }
             Error::InvalidName { name, reason } => {
                 write!(f, "NetNs::from_name({name:?}): invalid name: {reason}")
+            }
+            Error::InvalidPath { op, path, reason } => {
+                write!(f, "{op}({path:?}): invalid path: {reason}")
             }
             Error::Thread { op, source } => {
                 write!(f, "{op}: could not start a helper thread: {source}")
@@ -456,6 +518,29 @@ mod tests {
         }
         let text = Error::ProcessHasThreads { threads: Some(3) }.to_string();
         assert!(text.contains("3 threads"), "{text}");
+    }
+
+    #[test]
+    fn pinning_advice_is_about_pinning() {
+        for errno in [Errno::EACCES, Errno::EPERM, Errno::EROFS] {
+            let text = Error::sys(
+                Op::Pin,
+                "open(O_CREAT|O_EXCL)",
+                Some(Path::new("/run/netns/x")),
+                errno,
+            )
+            .to_string();
+            assert!(text.contains("cannot create the pin file"), "{text}");
+            assert!(!text.contains("CAP_SYS_PTRACE"), "{text}");
+        }
+        let text = Error::sys(
+            Op::Unpin,
+            "umount2(MNT_DETACH)",
+            Some(Path::new("/proc/self/ns/net")),
+            Errno::EINVAL,
+        )
+        .to_string();
+        assert!(text.contains("not a pinned namespace"), "{text}");
     }
 
     #[test]

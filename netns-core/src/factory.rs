@@ -20,22 +20,43 @@
 //! A parking spot is one more namespace to create, so a process's first
 //! task runs on a fresh thread instead, and factories start with the second:
 //! a process that creates one namespace (a test under `cargo nextest`, one
-//! process per test) pays for one. A forked child, which inherits the
-//! factories' state but not their threads, also uses fresh threads.
+//! process per test) pays for one.
+//!
+//! What the factories must survive:
+//!
+//! - **The thread that starts one.** Credentials, capabilities, the mount
+//!   namespace and the root and working directories are per thread, and a
+//!   new thread inherits its starter's. A factory whose state differs from
+//!   the process's (see `thread_state`) serves the one task it was started
+//!   for and ends, so a thread that dropped capabilities or entered a mount
+//!   namespace of its own never leaves that state behind in a helper.
+//! - **`fork`.** A child has the parent's memory but none of its other
+//!   threads, and any lock one of them held stays held. A `pthread_atfork`
+//!   handler (registered before `main`) bumps a generation number in every
+//!   child, and a table of factories of another generation (or process id,
+//!   for children made by a raw `clone`) is left alone for good: the child
+//!   makes a table of its own, whatever the parent was doing when it forked.
+//! - **The namespace limit.** Once a parking spot or a creation meets
+//!   `ENOSPC` (`user.max_net_namespaces`), parking spots would take
+//!   namespaces from callers, so the factories retire and every later task
+//!   runs on a fresh thread.
 
 use std::hash::{Hash, Hasher};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvError, Sender, TryRecvError, channel};
-use std::sync::{LazyLock, Mutex, MutexGuard, PoisonError, TryLockError};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns, unshare};
 
 use crate::cookie::{self, get_netns_cookie};
 use crate::error::{Error, Op, Result};
 use crate::loopback;
 use crate::nsfile::{self, NsId, THREAD_SELF_NET};
+use crate::thread_state;
 
 /// Work for a factory.
 #[derive(Clone, Copy)]
@@ -60,7 +81,6 @@ impl Task {
 
 /// What a factory hands back.
 enum Answer {
-    Ready,
     Created(OwnedFd, NsId, Option<u64>),
     Cookie(u64),
     Done,
@@ -73,24 +93,116 @@ struct Factory {
     answers: Receiver<(Result<Answer>, bool)>,
 }
 
-/// The factories, each started on first use. A lock is held for a whole
-/// task: a factory does one task at a time anyway, and holding it keeps the
-/// task and its answer paired. A second factory starts only when the first
-/// is busy.
-static FACTORIES: LazyLock<Vec<Mutex<Option<Factory>>>> = LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (0..cores.clamp(1, MAX_FACTORIES))
-        .map(|_| Mutex::new(None))
-        .collect()
-});
+/// The factories of one process, each started on first use. A lock is held
+/// for a whole task: a factory does one task at a time anyway, and holding
+/// it keeps the task and its answer paired. A second factory starts only
+/// when the first is busy.
+struct Table {
+    /// The fork generation and process the table belongs to.
+    generation: u64,
+    pid: u32,
+    /// How many tasks this process has asked for.
+    tasks: AtomicUsize,
+    slots: Vec<Mutex<Option<Factory>>>,
+}
 
 const MAX_FACTORIES: usize = 8;
 
-/// The process that started the factories (0: none yet).
-static OWNER: AtomicU32 = AtomicU32::new(0);
+/// The current table; see [`table`].
+static TABLE: AtomicPtr<Table> = AtomicPtr::new(ptr::null_mut());
 
-/// How many tasks this process has asked for.
-static TASKS: AtomicUsize = AtomicUsize::new(0);
+/// Bumped in every child `fork` makes; see the module docs.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Set once the namespace limit was met; see the module docs.
+static NO_PARKING: AtomicBool = AtomicBool::new(false);
+
+// Registered before `main`, while the process is single-threaded, so that
+// no fork can come before it. `table` names it, which keeps it linked.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static REGISTER_FORK_HANDLER: extern "C" fn() = register_fork_handler;
+
+extern "C" fn register_fork_handler() {
+    // SAFETY: the handler only bumps an atomic, which is async-signal-safe as
+    // code running in a forked child must be. Failing (ENOMEM) leaves the
+    // process-id check, which covers every fork but one into a new pid
+    // namespace that gets the parent's pid.
+    unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+}
+
+unsafe extern "C" fn forked() {
+    GENERATION.fetch_add(1, Ordering::Release);
+}
+
+impl Table {
+    fn new(generation: u64, pid: u32) -> Table {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Table {
+            generation,
+            pid,
+            tasks: AtomicUsize::new(0),
+            slots: (0..cores.clamp(1, MAX_FACTORIES))
+                .map(|_| Mutex::new(None))
+                .collect(),
+        }
+    }
+
+    /// The first idle factory, or else the one this thread is assigned to.
+    fn free_slot(&self) -> MutexGuard<'_, Option<Factory>> {
+        for slot in &self.slots {
+            match slot.try_lock() {
+                Ok(guard) => return guard,
+                Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::thread::current().id().hash(&mut hasher);
+        let slot = &self.slots[hasher.finish() as usize % self.slots.len()];
+        slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Retires every idle factory, freeing its parking spot.
+    fn retire_idle(&self) {
+        for slot in &self.slots {
+            match slot.try_lock() {
+                Ok(mut guard) => *guard = None,
+                Err(TryLockError::Poisoned(poisoned)) => *poisoned.into_inner() = None,
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+    }
+}
+
+/// This process's table of factories, made on first use (and anew in a
+/// forked child).
+fn table() -> &'static Table {
+    std::hint::black_box(&REGISTER_FORK_HANDLER);
+    let generation = GENERATION.load(Ordering::Acquire);
+    let pid = std::process::id();
+    loop {
+        let current = TABLE.load(Ordering::Acquire);
+        // SAFETY: a published table is never freed, so a non-null pointer
+        // stays valid.
+        if let Some(table) = unsafe { current.as_ref() } {
+            if table.generation == generation && table.pid == pid {
+                return table;
+            }
+        }
+        let fresh = Box::into_raw(Box::new(Table::new(generation, pid)));
+        match TABLE.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+            // A table this replaces is a parent's, inherited by fork: its
+            // threads are not in this process and its locks may be held for
+            // ever, so it is left alone (leaked), never touched again.
+            // SAFETY: published just now, and never freed.
+            Ok(_) => return unsafe { &*fresh },
+            // Another thread published one first; use that.
+            // SAFETY: `fresh` was never published, so it is still only ours.
+            Err(_) => drop(unsafe { Box::from_raw(fresh) }),
+        }
+    }
+}
 
 /// Creates a namespace; returns its fd, id and, where the kernel has them, cookie.
 pub(crate) fn create(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
@@ -122,37 +234,44 @@ pub(crate) fn loopback(fd: BorrowedFd<'_>) -> Result<()> {
 ///
 /// The fd in a `Cookie` or `Loopback` task must stay open until this returns.
 fn call(task: Task) -> Result<Answer> {
-    let pid = std::process::id();
-    let owner = OWNER.load(Ordering::Relaxed);
-    if (owner != 0 && owner != pid) || TASKS.fetch_add(1, Ordering::Relaxed) == 0 {
+    let table = table();
+    if NO_PARKING.load(Ordering::Relaxed) || table.tasks.fetch_add(1, Ordering::Relaxed) == 0 {
         return on_fresh_thread(task);
     }
     let op = task.op();
-    let mut slot = free_factory();
+    let mut slot = table.free_slot();
     let factory = match &mut *slot {
         Some(factory) => factory,
-        None => {
-            OWNER.store(pid, Ordering::Relaxed);
-            slot.insert(Factory::spawn(op)?)
-        }
+        None => slot.insert(Factory::spawn(op)?),
     };
     if factory.tasks.send(task).is_err() {
         *slot = None;
         return Err(lost(op));
     }
-    match wait_briefly_then_block(&factory.answers, CALLER_SPIN) {
-        Ok((answer, retired)) => {
-            if retired {
-                *slot = None;
-            }
-            answer
-        }
-        // The thread is gone, so it no longer uses the task's fd.
-        Err(_) => {
+    let (answer, retired) = match wait_briefly_then_block(&factory.answers, CALLER_SPIN) {
+        Ok(pair) => pair,
+        // Gone or stuck: either way it no longer uses the task's fd, or
+        // will answer into a channel nobody reads.
+        Err(error) => {
             *slot = None;
-            Err(lost(op))
+            return Err(match error {
+                RecvTimeoutError::Disconnected => lost(op),
+                RecvTimeoutError::Timeout => silent(op),
+            });
         }
+    };
+    if retired || NO_PARKING.load(Ordering::Relaxed) {
+        *slot = None;
     }
+    if answer
+        .as_ref()
+        .is_err_and(|error| error.errno() == Some(Errno::ENOSPC))
+    {
+        drop(slot);
+        NO_PARKING.store(true, Ordering::Relaxed);
+        table.retire_idle();
+    }
+    answer
 }
 
 /// Does `task` on a thread of its own, which ends right after: no parking
@@ -171,26 +290,23 @@ fn on_fresh_thread(task: Task) -> Result<Answer> {
     })
 }
 
-/// The first idle factory, or else the one this thread is assigned to.
-fn free_factory() -> MutexGuard<'static, Option<Factory>> {
-    let factories = &*FACTORIES;
-    for slot in factories {
-        match slot.try_lock() {
-            Ok(guard) => return guard,
-            Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => {}
-        }
-    }
-    let mut hasher = std::hash::DefaultHasher::new();
-    std::thread::current().id().hash(&mut hasher);
-    let slot = &factories[hasher.finish() as usize % factories.len()];
-    slot.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn lost(op: Op) -> Error {
     Error::Thread {
         op,
         source: std::io::Error::other("the namespace factory thread exited unexpectedly"),
+    }
+}
+
+fn silent(op: Op) -> Error {
+    Error::Thread {
+        op,
+        source: std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "the namespace factory thread did not answer within {} s",
+                FACTORY_PATIENCE.as_secs()
+            ),
+        ),
     }
 }
 
@@ -204,35 +320,48 @@ impl Factory {
         std::thread::Builder::new()
             .name("netns-factory".into())
             .stack_size(STACK)
-            .spawn(move || serve(op, task_rx, answer_tx))
+            .spawn(move || serve(task_rx, answer_tx))
             .map_err(|source| Error::Thread { op, source })?;
-        match answers.recv() {
-            Ok((Ok(_), _)) => Ok(Factory { tasks, answers }),
-            Ok((Err(error), _)) => Err(error),
-            Err(_) => Err(lost(op)),
-        }
+        Ok(Factory { tasks, answers })
     }
 }
 
 /// A factory thread's main loop.
-fn serve(op: Op, tasks: Receiver<Task>, answers: Sender<(Result<Answer>, bool)>) {
-    let park = match make_parking_spot(op) {
-        Ok(park) => park,
-        Err(error) => {
-            let _ = answers.send((Err(error), true));
-            return;
-        }
+fn serve(tasks: Receiver<Task>, answers: Sender<(Result<Answer>, bool)>) {
+    // Without a parking spot (see the module docs), it serves one task and
+    // ends, as a fresh thread would.
+    let park = if thread_state::matches_process() {
+        parking_spot()
+    } else {
+        None
     };
-    if answers.send((Ok(Answer::Ready), false)).is_err() {
-        return;
-    }
-    while let Ok(task) = wait_briefly_then_block(&tasks, FACTORY_SPIN) {
+    loop {
+        let task = match wait_briefly_then_block(&tasks, FACTORY_SPIN) {
+            Ok(task) => task,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let (moved, answer) = perform(task);
         // Back to the parking spot; a thread that cannot get there retires,
         // though its answer (a namespace, a cookie) is good.
-        let parked = !moved || setns(&park, CloneFlags::CLONE_NEWNET).is_ok();
+        let parked = park
+            .as_ref()
+            .is_some_and(|park| !moved || setns(park, CloneFlags::CLONE_NEWNET).is_ok());
         if answers.send((answer, !parked)).is_err() || !parked {
             return;
+        }
+    }
+}
+
+/// Moves this thread into a namespace of its own to wait in between tasks.
+fn parking_spot() -> Option<OwnedFd> {
+    match unshare(CloneFlags::CLONE_NEWNET) {
+        Ok(()) => nsfile::open(Op::New, THREAD_SELF_NET.as_ref()).ok(),
+        Err(errno) => {
+            if errno == Errno::ENOSPC {
+                NO_PARKING.store(true, Ordering::Relaxed);
+            }
+            None
         }
     }
 }
@@ -244,7 +373,14 @@ const CALLER_SPIN: Duration = Duration::from_micros(400);
 /// How long an idle factory polls for the next task before sleeping.
 const FACTORY_SPIN: Duration = Duration::from_micros(100);
 
-/// Polls `rx` for up to `spin`, yielding the CPU in between, then blocks.
+/// How long a caller waits for a factory's answer before giving up on it:
+/// far more than any creation takes, even while the kernel is busy freeing
+/// thousands of namespaces.
+const FACTORY_PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls `rx` for up to `spin`, yielding the CPU in between, then blocks
+/// for up to [`FACTORY_PATIENCE`] (an idle factory waits for its next task
+/// as long as the process lives: it times out only to poll again).
 ///
 /// Waking a thread that sleeps in the kernel costs tens of microseconds on
 /// a virtual machine (an inter-processor interrupt to a halted virtual CPU),
@@ -252,23 +388,16 @@ const FACTORY_SPIN: Duration = Duration::from_micros(100);
 /// benchmark) and take a few hundred microseconds, so both sides watch for a
 /// while before sleeping; `yield_now` lets anything else runnable on the
 /// core go first.
-fn wait_briefly_then_block<T>(rx: &Receiver<T>, spin: Duration) -> Result<T, RecvError> {
+fn wait_briefly_then_block<T>(rx: &Receiver<T>, spin: Duration) -> Result<T, RecvTimeoutError> {
     let started = Instant::now();
     loop {
         match rx.try_recv() {
             Ok(value) => return Ok(value),
-            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
             Err(TryRecvError::Empty) if started.elapsed() < spin => std::thread::yield_now(),
-            Err(TryRecvError::Empty) => return rx.recv(),
+            Err(TryRecvError::Empty) => return rx.recv_timeout(FACTORY_PATIENCE),
         }
     }
-}
-
-/// Moves this thread into a namespace of its own to wait in between tasks.
-fn make_parking_spot(op: Op) -> Result<OwnedFd> {
-    unshare(CloneFlags::CLONE_NEWNET)
-        .map_err(|errno| Error::sys(op, "unshare(CLONE_NEWNET) for the factory", None, errno))?;
-    nsfile::open(op, THREAD_SELF_NET.as_ref())
 }
 
 /// Does one task on the calling thread; the flag says whether the thread

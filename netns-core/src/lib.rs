@@ -60,6 +60,7 @@ mod loopback;
 mod netns;
 mod nsfile;
 mod socket;
+mod thread_state;
 mod userns;
 
 pub use cookie::get_netns_cookie;

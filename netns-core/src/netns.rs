@@ -101,6 +101,22 @@ impl NetNs {
     /// mount uses it. Like every new namespace, it has only `lo`, and `lo` is
     /// down; see [`new_with_loopback`](NetNs::new_with_loopback).
     ///
+    /// Like Go's `New`, it takes the namespace as the kernel makes it, host
+    /// settings included: with `net.core.devconf_inherit_init_net=0` (the
+    /// default) the kernel copies the initial namespace's
+    /// `net.ipv4.conf.{all,default}.*` into every new one, so on a host with
+    /// `net.ipv4.ip_forward=1` (Docker hosts, CI runners) the new namespace
+    /// forwards too, and `rp_filter` and the redirect settings follow the
+    /// host's. `#[netns_test]` (crate `netns-test`) resets them; code using
+    /// this directly sets what it relies on.
+    ///
+    /// The namespace is made by a helper thread whose credentials and mount
+    /// namespace are the process's (those of its main thread), whatever the
+    /// calling thread's: a thread that dropped capabilities or entered a mount
+    /// namespace of its own is served like any other. Only where no such
+    /// helper can be had (see below) does it run on a fresh thread started
+    /// by the caller, with the caller's.
+    ///
     /// # Errors
     ///
     /// [`Error::Syscall`] for `unshare(CLONE_NEWNET)`: `EPERM` without
@@ -137,6 +153,7 @@ impl NetNs {
     ///
     /// # Errors
     ///
+    /// - [`Error::InvalidPath`] if `path` contains a NUL byte.
     /// - [`Error::Syscall`] for `open`: `ENOENT` if the path does not exist,
     ///   `EACCES` without permission.
     /// - [`Error::NotANamespace`] for a regular file, a directory, or any
@@ -386,12 +403,14 @@ impl NetNs {
     ///
     /// # Errors
     ///
+    /// [`Error::InvalidPath`] if `path` contains a NUL byte;
     /// [`Error::Syscall`] for `open(O_CREAT|O_EXCL)` (`EEXIST`, `ENOENT` for a
     /// missing parent directory, `EACCES`) or `mount` (`EPERM` without
     /// `CAP_SYS_ADMIN` over the mount namespace); a file created before a
     /// failed mount is removed again.
     pub fn pin(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
+        nsfile::check_path(Op::Pin, path)?;
         OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -427,13 +446,33 @@ impl NetNs {
 /// `MNT_DETACH`) and removes the file. The namespace itself lives on while
 /// handles or processes still use it.
 ///
+/// It unmounts only a namespace pin: if what is mounted at `path` is not a
+/// namespace file (a tmpfs, a directory, a plain file), it returns
+/// [`Error::NotANamespace`] and unmounts nothing. It does not follow a
+/// symbolic link at `path`.
+///
 /// # Errors
 ///
-/// [`Error::Syscall`] for `umount2` (`EINVAL` if nothing is mounted at
-/// `path`, `EPERM` without privilege, `ENOENT`) or for removing the file.
+/// - [`Error::InvalidPath`] if `path` contains a NUL byte.
+/// - [`Error::Syscall`] for `statfs` (`ENOENT`, `EACCES`).
+/// - [`Error::NotANamespace`] if `path` is not a namespace file.
+/// - [`Error::Syscall`] for `umount2` (`EINVAL` if nothing is mounted at
+///   `path`, e.g. `/proc/self/ns/net`; `EPERM` without privilege) or for
+///   removing the file.
 pub fn unpin(path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    umount2(path, MntFlags::MNT_DETACH)
+    nsfile::check_path(Op::Unpin, path)?;
+    // statfs reports what is mounted at `path`: nsfs only for a pin (or a
+    // /proc/PID/ns link, which umount2 then refuses as not mounted).
+    let fs = nix::sys::statfs::statfs(path)
+        .map_err(|errno| Error::sys(Op::Unpin, "statfs", Some(path), errno))?;
+    if fs.filesystem_type() != nix::sys::statfs::NSFS_MAGIC {
+        return Err(Error::NotANamespace {
+            op: Op::Unpin,
+            path: Some(path.to_path_buf()),
+        });
+    }
+    umount2(path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW)
         .map_err(|errno| Error::sys(Op::Unpin, "umount2(MNT_DETACH)", Some(path), errno))?;
     std::fs::remove_file(path).map_err(|e| io_error(Op::Unpin, "unlink", Some(path), &e))
 }
@@ -496,7 +535,7 @@ impl TryFrom<OwnedFd> for NetNs {
     /// Takes ownership of `fd` after checking that it refers to a network
     /// namespace. On error the fd is closed; use [`NetNs::from_fd`] to keep it.
     fn try_from(fd: OwnedFd) -> Result<NetNs> {
-        let id = nsfile::validate_net(Op::FromFd, &fd)?;
+        let id = nsfile::validate_net(Op::TryFromFd, &fd)?;
         Ok(NetNs::from_parts(fd, id, None))
     }
 }

@@ -42,8 +42,21 @@ impl fmt::Display for NsId {
     }
 }
 
+/// Refuses a path no system call can take, before any is made.
+pub(crate) fn check_path(op: Op, path: &Path) -> Result<()> {
+    if path.as_os_str().as_encoded_bytes().contains(&0) {
+        return Err(Error::InvalidPath {
+            op,
+            path: path.to_path_buf(),
+            reason: "it contains a NUL byte",
+        });
+    }
+    Ok(())
+}
+
 /// Opens `path` read-only; O_NONBLOCK so that a FIFO given by mistake cannot hang us.
 pub(crate) fn open(op: Op, path: &Path) -> Result<OwnedFd> {
+    check_path(op, path)?;
     OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)

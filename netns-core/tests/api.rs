@@ -6,6 +6,10 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+// Unprivileged, these tests run in a user namespace of their own, as
+// `#[netns_test]`s would.
+netns_test::before_main!();
+
 use netns_core::{Errno, Error, NetNs, NsKind, Op, get_netns_cookie};
 
 /// Links and checks netns-test's constructor: without it, an unprivileged
@@ -288,6 +292,25 @@ fn open_pinned_rejects_a_directory_and_a_regular_file() {
 }
 
 #[test]
+fn paths_with_a_nul_byte_are_typed_errors_naming_the_path() {
+    world();
+    let ns = NetNs::new().unwrap();
+    let errors = [
+        NetNs::open_pinned("/run/netns/a\0b").unwrap_err(),
+        ns.pin("/tmp/a\0b").unwrap_err(),
+        netns_core::unpin("/run/netns/a\0b").unwrap_err(),
+    ];
+    for error in errors {
+        assert!(
+            matches!(&error, Error::InvalidPath { path, .. } if path.as_os_str() == "/run/netns/a\0b" || path.as_os_str() == "/tmp/a\0b"),
+            "{error:?}"
+        );
+        assert!(error.errno().is_none(), "an invented errno: {error:?}");
+        assert!(error.to_string().contains("NUL byte"), "{error}");
+    }
+}
+
+#[test]
 fn open_pinned_rejects_other_kinds_of_namespace() {
     let error = NetNs::open_pinned("/proc/self/ns/mnt").unwrap_err();
     assert!(
@@ -335,8 +358,22 @@ fn fds_that_are_not_namespaces_are_rejected() {
         matches!(error, Error::NotANamespace { op: Op::FromFd, .. }),
         "{error:?}"
     );
+    assert!(error.to_string().starts_with("NetNs::from_fd: "), "{error}");
     let error = NetNs::try_from(OwnedFd::from(file)).unwrap_err();
-    assert!(matches!(error, Error::NotANamespace { .. }), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            Error::NotANamespace {
+                op: Op::TryFromFd,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("NetNs::try_from(OwnedFd): "),
+        "{error}"
+    );
 
     let mnt = std::fs::File::open("/proc/self/ns/mnt").unwrap();
     let error = NetNs::try_from(OwnedFd::from(mnt)).unwrap_err();

@@ -119,10 +119,15 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
         (quote!(-> ::std::process::ExitCode), run)
     };
 
+    // Every test carries the constructor that settles the binary's world
+    // before `main` (entering a user namespace when unprivileged): only a
+    // test binary has `#[test]` fns, so no other program is moved. More than
+    // one in a binary is harmless; the first one decides.
     quote! {
         #(#attrs)*
         #[::core::prelude::v1::test]
         #vis #fn_token #name() #outer_output {
+            #krate::before_main!();
             use #krate::__private as #private;
             #sig #block
             #tail

@@ -2,21 +2,43 @@
 
 use std::io::Write;
 use std::process::{ExitCode, Termination};
-use std::time::{Duration, Instant};
 
-use netns_core::{Errno, Error, NetNs, get_netns_cookie};
+use netns_core::{Error, NetNs, get_netns_cookie};
 
+use crate::create::{create, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
 use crate::network::Network;
+use crate::settings;
 
 /// The environment variable that decides what a test does where network
-/// namespaces are unavailable: `fail` (the default) or `skip`.
+/// namespaces are unavailable: `fail` (the default) or `skip`. Any other
+/// value fails every `#[netns_test]` with a message listing these two.
 pub const UNSUPPORTED_ENV: &str = "NETNS_TEST_UNSUPPORTED";
 
-/// How long to keep retrying `ENOSPC`: the kernel frees namespaces tens of
-/// milliseconds after their last user is gone, so a suite at the
-/// `user.max_net_namespaces` limit frees room soon.
-const ENOSPC_PATIENCE: Duration = Duration::from_secs(10);
+/// What to do where network namespaces are unavailable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unsupported {
+    Fail,
+    Skip,
+}
+
+impl Unsupported {
+    /// The policy [`UNSUPPORTED_ENV`] asks for; unset or empty means `fail`.
+    fn from_env() -> Result<Unsupported, String> {
+        let Some(value) = std::env::var_os(UNSUPPORTED_ENV) else {
+            return Ok(Unsupported::Fail);
+        };
+        match value.to_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("" | "fail") => Ok(Unsupported::Fail),
+            Some("skip") => Ok(Unsupported::Skip),
+            _ => Err(format!(
+                "{UNSUPPORTED_ENV}={value:?} is not a valid value; use `fail` (the default: a \
+                 test that cannot have a network namespace fails, saying why) or `skip` (it \
+                 passes with a `skipped:` line)"
+            )),
+        }
+    }
+}
 
 /// Options of one test, as the attribute and its other attributes set them.
 #[derive(Debug, Clone, Copy)]
@@ -63,11 +85,15 @@ fn run_checked<T: Termination>(
     options: Options,
     body: impl FnOnce(&NetNs) -> Result<T, String> + Send,
 ) -> ExitCode {
+    let policy = match Unsupported::from_env() {
+        Ok(policy) => policy,
+        Err(why) => return setup_failed(options, why),
+    };
     let Some(startup) = startup() else {
         return setup_failed(options, NEVER_RAN.to_owned());
     };
     if let Mode::Unavailable(error) = &startup.mode {
-        return unavailable(options, &startup.mode, error);
+        return unavailable(options, policy, &startup.mode, error);
     }
     let host = match &startup.host_cookie {
         Ok(cookie) => *cookie,
@@ -77,7 +103,9 @@ fn run_checked<T: Termination>(
     };
     let ns = match create(options.loopback) {
         Ok(ns) => ns,
-        Err(error) if refused(&error) => return unavailable(options, &startup.mode, &error),
+        Err(error) if refused(&error) => {
+            return unavailable(options, policy, &startup.mode, &error);
+        }
         Err(error) => return setup_failed(options, format!("cannot create a namespace: {error}")),
     };
     let expected = match ns.cookie() {
@@ -85,6 +113,9 @@ fn run_checked<T: Termination>(
         Err(error) => return setup_failed(options, format!("cannot read its cookie: {error}")),
     };
     let ran = ns.run(|| {
+        settings::reset().map_err(|(path, error)| {
+            format!("cannot reset {path} to the kernel's default: {error}")
+        })?;
         let inside = match get_netns_cookie() {
             Ok(cookie) => cookie,
             Err(error) => return Err(format!("cannot read the body's cookie: {error}")),
@@ -133,56 +164,14 @@ fn setup_failed(options: Options, why: String) -> ExitCode {
     panic!("{message}")
 }
 
-/// `NetNs::new`, retrying `ENOSPC` with a bounded exponential backoff,
-/// unless the limit is 0 (then no namespace will ever come).
-fn create(loopback: bool) -> Result<NetNs, Error> {
-    let started = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let created = if loopback {
-            NetNs::new_with_loopback()
-        } else {
-            NetNs::new()
-        };
-        match created {
-            Err(error)
-                if error.errno() == Some(Errno::ENOSPC)
-                    && !limit_is_zero()
-                    && started.elapsed() < ENOSPC_PATIENCE =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(100));
-            }
-            result => return result,
-        }
-    }
-}
-
-/// Whether `user.max_net_namespaces` is 0 here: namespaces are disabled.
-fn limit_is_zero() -> bool {
-    std::fs::read_to_string("/proc/sys/user/max_net_namespaces").is_ok_and(|v| v.trim() == "0")
-}
-
-/// Whether a creation error means network namespaces cannot be had at all
-/// (a seccomp profile or an LSM refusing them, or a zero limit), rather than
-/// a passing failure.
-fn refused(error: &Error) -> bool {
-    match error.errno() {
-        Some(Errno::EPERM | Errno::EACCES | Errno::ENOSYS) => true,
-        Some(Errno::ENOSPC) => limit_is_zero(),
-        _ => false,
-    }
-}
-
 /// Fails the test with the reason and the fixes, or skips it on request.
 #[track_caller]
-fn unavailable(options: Options, mode: &Mode, error: &Error) -> ExitCode {
+fn unavailable(options: Options, policy: Unsupported, mode: &Mode, error: &Error) -> ExitCode {
     let test = std::thread::current()
         .name()
         .unwrap_or("this test")
         .to_owned();
-    let skip = std::env::var(UNSUPPORTED_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("skip"));
-    if !skip {
+    if policy == Unsupported::Fail {
         let tried = match mode {
             Mode::Unavailable(_) => {
                 "this process lacks CAP_SYS_ADMIN, so before main it tried to enter an \
@@ -196,12 +185,20 @@ fn unavailable(options: Options, mode: &Mode, error: &Error) -> ExitCode {
                 "this process has CAP_SYS_ADMIN; it tried to create a network namespace"
             }
         };
+        // netns-core's advice for ENOSPC is to retry; here retrying is over.
+        let why = if error.errno() == Some(netns_core::Errno::ENOSPC) {
+            "Why: `user.max_net_namespaces` is 0 in this process's user namespace or one \
+             enclosing it, so no network namespace can ever be made.\n"
+        } else {
+            ""
+        };
         return setup_failed(
             options,
             format!(
                 "{test} needs a network namespace, and none can be had.\n\
                  What was tried: {tried}.\n\
                  What failed: {error}\n\
+                 {why}\
                  Fix one of: run the tests as root; allow unprivileged user namespaces \
                  (sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 on Ubuntu, \
                  sysctl -w user.max_user_namespaces=15000); allow network namespaces \

@@ -116,11 +116,19 @@
 //!
 //! Creating a network namespace needs `CAP_SYS_ADMIN`. A process can gain
 //! it inside a user namespace of its own, but only while it is
-//! single-threaded, and libtest starts threads before any test. So this
-//! crate links a constructor (an `.init_array` entry) that runs before
-//! `main`: if the process lacks `CAP_SYS_ADMIN`, it enters a new user
-//! namespace mapping the caller's uid and gid to 0, and a new mount namespace.
-//! [`mode`] tells which world the process ended up in.
+//! single-threaded, and libtest starts threads before any test. So every
+//! `#[netns_test]` also emits a constructor (an `.init_array` entry) into
+//! the test binary, which runs before `main`: if the process lacks
+//! `CAP_SYS_ADMIN` (asked of the kernel with `capget`), it enters a new user
+//! namespace mapping the caller's uid and gid to 0, and a new mount
+//! namespace. [`mode`] tells which world the process ended up in.
+//!
+//! Only test binaries are moved that way. A test binary whose tests use this
+//! crate under a plain `#[test]` (a [`Network`](network::Network) built in
+//! the body) writes [`before_main!()`](before_main) once at the top of the
+//! file; any other program (a tool, an example, a benchmark) calls
+//! [`init()`] first thing in `main`. A program that does neither runs as it
+//! was started.
 //!
 //! In that world, tests run as uid 0 *inside* the user namespace (files they
 //! create belong to the real uid outside, and there are no supplementary
@@ -128,18 +136,60 @@
 //! again; and this holds for every test of the binary, `#[netns_test]` or
 //! not.
 //!
-//! Where user namespaces are refused (Ubuntu's AppArmor
-//! `kernel.apparmor_restrict_unprivileged_userns=1`,
-//! `user.max_user_namespaces=0`, a container's seccomp profile), every
-//! `#[netns_test]` fails with a message naming what was tried, the errno and
-//! the fixes. With the environment variable
-//! [`NETNS_TEST_UNSUPPORTED=skip`](UNSUPPORTED_ENV) they print a
-//! `skipped: ...` line and pass instead: libtest has no way to skip a test at
-//! run time, so a skipped test shows as passed.
+//! Entering is tried first in a short-lived child (entering, the id maps, a
+//! network namespace inside), and the process moves only if all of it
+//! works. Where namespaces are refused — user namespaces by Ubuntu's
+//! AppArmor (`kernel.apparmor_restrict_unprivileged_userns=1`, which lets a
+//! user namespace be made and then denies every capability in it) or
+//! `user.max_user_namespaces=0`, network namespaces by
+//! `user.max_net_namespaces=0` in any enclosing user namespace or a
+//! container's seccomp profile; a set-uid binary — the process stays exactly
+//! as it started, and every `#[netns_test]` fails at once with a message
+//! naming what was tried, the errno and the fixes. With the environment
+//! variable [`NETNS_TEST_UNSUPPORTED=skip`](UNSUPPORTED_ENV) they print a
+//! `skipped: ...` line and pass instead (libtest has no way to skip a test
+//! at run time, so a skipped test shows as passed); `fail` is the default,
+//! and any other value fails every test with a message listing the two.
 //!
 //! If the kernel's `user.max_net_namespaces` limit is reached (the kernel
 //! frees namespaces asynchronously, tens of milliseconds after their last
-//! user), creation is retried with a bounded backoff before the test fails.
+//! user), creation of the test's namespace and of its network's nodes is
+//! retried with a bounded backoff (up to 10 s) before the test fails.
+//!
+//! # The same network on every host
+//!
+//! A new network namespace is not a blank one: with the default
+//! `net.core.devconf_inherit_init_net=0` the kernel copies the initial
+//! namespace's `net.ipv4.conf.{all,default}` into it (and `lo` takes
+//! `default`'s), so on a Docker host or CI runner with
+//! `net.ipv4.ip_forward=1` every new namespace would forward. Before the
+//! body runs, the test's namespace — and every node of a
+//! [`Network`](network::Network) — is reset to the kernel's compiled-in
+//! values, for `all`, `default` and `lo`:
+//!
+//! | `net.ipv4.conf.*` | value |
+//! |---|---|
+//! | `forwarding` (= `net.ipv4.ip_forward`), `bc_forwarding` | 0 (routers of a `Network`: `ip_forward` 1) |
+//! | `rp_filter`, `accept_local`, `route_localnet`, `log_martians`, `src_valid_mark` | 0 |
+//! | `accept_redirects`, `secure_redirects`, `send_redirects`, `shared_media` | 1 |
+//! | `accept_source_route` | 0 for `all`, 1 for `default` and `lo` (so: off) |
+//! | `proxy_arp`, `proxy_arp_pvlan`, `arp_filter`, `arp_announce`, `arp_ignore`, `arp_accept`, `arp_notify` | 0 |
+//! | `arp_evict_nocarrier` | 1 |
+//! | `drop_gratuitous_arp`, `drop_unicast_in_l2_multicast`, `ignore_routes_with_linkdown`, `promote_secondaries`, `bootp_relay`, `force_igmp_version` | 0 |
+//! | `igmpv2_unsolicited_report_interval`, `igmpv3_unsolicited_report_interval` | 10000, 1000 |
+//! | `disable_policy`, `disable_xfrm` | 0 (1 on `lo`) |
+//!
+//! and `net.ipv6.conf.{all,default}.forwarding` to 0 (1 on routers). The
+//! first namespace of a test process is read in full; later ones get only
+//! the writes that one needed, so on a host with the kernel's defaults this
+//! costs nothing. What is not reset: the few other values the kernel copies
+//! from the initial namespace (`net.ipv4.tcp_rmem`, `tcp_wmem` and the
+//! default `tcp_congestion_control`: buffer sizes and algorithms, not
+//! reachability), the kernel itself (its version and modules: `sch_netem`,
+//! `dummy`), the host's limits (`user.max_net_namespaces`), and host
+//! settings changed while a test process runs (read once per process).
+//! `NetNs::new` on its own, like Go's `New`, keeps whatever the kernel
+//! copied.
 //!
 //! # The same without the macro
 //!
@@ -160,7 +210,8 @@
 //! ```
 //!
 //! — plus, in the macro's version: the user namespace set up before `main`,
-//! the retry on `ENOSPC`, the checks on both sides of the body, the
+//! the host's settings reset, the retry on `ENOSPC`, the checks on both
+//! sides of the body, the
 //! actionable failure or skip where namespaces are unavailable, `Result`
 //! bodies with non-`Send` errors, and async runtimes inside the namespace.
 //!
@@ -184,14 +235,16 @@
 //! and `cargo nextest run` (a process per test) both work, as root and not.
 #![doc(html_root_url = "https://docs.rs/netns-test/0.1.0")]
 
+mod create;
 mod harness;
 mod mode;
 pub mod network;
 #[cfg(feature = "tokio")]
 mod runtime;
+mod settings;
 
 pub use harness::UNSUPPORTED_ENV;
-pub use mode::{Mode, mode};
+pub use mode::{Mode, init, mode};
 pub use netns_core::{self, Error, NetNs, NsId, get_netns_cookie};
 pub use netns_macros::netns_test;
 
@@ -199,8 +252,10 @@ pub use netns_macros::netns_test;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::harness::{Options, run, run_with_network};
+    pub use crate::mode::before_main;
     pub use crate::network::Network;
     #[cfg(feature = "tokio")]
     pub use crate::runtime::{Flavor, block_on};
+    pub use crate::settings::expected as expected_settings;
     pub use netns_core::NetNs;
 }

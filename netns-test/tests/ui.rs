@@ -88,6 +88,15 @@ mod expansions_type_check {
         panic!("boom");
     }
 
+    /// The constructor each test carries (an `#[unsafe(link_section)]`
+    /// static) comes from this crate's macro, so crates that forbid unsafe
+    /// code can still use the attribute.
+    #[forbid(unsafe_code)]
+    mod forbids_unsafe_code {
+        #[netns_test::netns_test]
+        fn in_a_crate_without_unsafe() {}
+    }
+
     #[cfg(feature = "tokio")]
     mod tokio {
         use netns_test::{NetNs, netns_test};

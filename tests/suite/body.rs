@@ -1,15 +1,17 @@
 //! The body every test of the benchmark suites runs: bind and connect a TCP
 //! socket on 127.0.0.1, as a networking crate's test would.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
+
+use netns_tests::bounded::{PATIENCE, accept_within, connect_within};
 
 pub(crate) fn body() {
     // A no-op where `lo` is up already; needed in the process-per-test
     // variant, which runs each test in a fresh namespace of `unshare -rn`.
     netns_core::bring_up_loopback().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-    let (server, _) = listener.accept().unwrap();
+    let client = connect_within(listener.local_addr().unwrap(), PATIENCE).unwrap();
+    let (server, _) = accept_within(&listener, PATIENCE).unwrap();
     drop((client, server));
 }
 

@@ -37,6 +37,8 @@ use std::time::Duration;
 
 use netns_core::NetNs;
 
+use crate::settings;
+
 pub use self::netem::Netem;
 use self::netlink::Rtnl;
 pub use self::spec::{Endpoint, NetworkBuilder};
@@ -122,8 +124,11 @@ impl Network {
     ///
     /// # Errors
     ///
-    /// [`NetworkError::UnknownNode`]; [`NetworkError::Netlink`] if there is
-    /// no such interface or the kernel refuses.
+    /// [`NetworkError::UnknownNode`];
+    /// [`NetworkError::InvalidInterfaceName`] for a name Linux would refuse
+    /// (empty, too long, with `/`, `:`, white space or a NUL byte);
+    /// [`NetworkError::Netlink`] if there is no such interface or the kernel
+    /// refuses.
     pub fn link_down(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
         self.node(node)?.set_up(interface, false)
     }
@@ -159,8 +164,8 @@ impl Network {
 
     /// Impairs the traffic that leaves `interface` of `node` with `netem`:
     /// delay, jitter, loss, duplication, reordering, a rate limit. It
-    /// replaces any impairment set before; [`clear_impairment`]
-    /// (Network::clear_impairment) removes it.
+    /// replaces any impairment set before;
+    /// [`clear_impairment`](Network::clear_impairment) removes it.
     ///
     /// # Errors
     ///
@@ -209,6 +214,7 @@ impl Network {
     ///
     /// As [`link_down`](Network::link_down).
     pub fn interface(&self, node: &str, interface: &str) -> Result<Interface, NetworkError> {
+        spec::check_interface_name(interface)?;
         let node = self.node(node)?;
         node.rtnl()
             .link(interface)
@@ -293,6 +299,7 @@ impl Node {
         what: &str,
         request: impl FnOnce(&mut Rtnl, u32) -> std::io::Result<()>,
     ) -> Result<(), NetworkError> {
+        spec::check_interface_name(interface)?;
         let mut rtnl = self.rtnl();
         rtnl.index_of(interface)
             .and_then(|index| request(&mut rtnl, index))
@@ -332,7 +339,7 @@ impl fmt::Debug for Node {
 fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
     let mut nodes = Vec::with_capacity(plan.nodes.len());
     for spec in &plan.nodes {
-        let ns = NetNs::new_with_loopback().map_err(NetworkError::Namespace)?;
+        let ns = crate::create::create(true).map_err(NetworkError::Namespace)?;
         let rtnl = ns.run(Rtnl::open).map_err(NetworkError::Namespace)?;
         let node = Node {
             name: spec.name.clone(),
@@ -426,22 +433,21 @@ const RUNNING_PATIENCE: Duration = Duration::from_secs(10);
 const FIRST_INDEX: u32 = 1000;
 
 /// Sets up the calling thread's namespace (`/proc/sys/net` shows the
-/// namespace of the thread that opens it): no IPv6 duplicate address
-/// detection on interfaces made from now on, so that their link-local
-/// addresses are usable at once and neighbour discovery works from the first
-/// packet (tests must not wait a second for it); and, on a router, IPv4 and
-/// IPv6 forwarding. A kernel without IPv6 has no such files; that is fine.
+/// namespace of the thread that opens it): the kernel's defaults instead
+/// of the host's (see `settings`); no IPv6 duplicate address detection on
+/// interfaces made from now on, so that their link-local addresses are
+/// usable at once and neighbour discovery works from the first packet
+/// (tests must not wait a second for it); and, on a router, IPv4 and IPv6
+/// forwarding. A kernel without IPv6 has no such files; that is fine.
 fn configure(router: bool) -> Result<(), (String, std::io::Error)> {
-    let mut settings = vec![("/proc/sys/net/ipv6/conf/default/accept_dad", "0")];
+    settings::reset()?;
+    settings::write(&["/proc/sys/net/ipv6/conf/default/accept_dad"], "0")?;
     if router {
-        settings.push(("/proc/sys/net/ipv4/ip_forward", "1"));
-        settings.push(("/proc/sys/net/ipv6/conf/all/forwarding", "1"));
-    }
-    for (path, value) in settings {
-        match std::fs::write(path, value) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.contains("ipv6") => {}
-            result => result.map_err(|e| (path.to_owned(), e))?,
-        }
+        let forwarding = [
+            "/proc/sys/net/ipv4/ip_forward",
+            "/proc/sys/net/ipv6/conf/all/forwarding",
+        ];
+        settings::write(&forwarding, "1")?;
     }
     Ok(())
 }

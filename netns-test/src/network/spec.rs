@@ -197,7 +197,7 @@ impl NetworkBuilder {
                     IpAddr::V6(_) => (IpAddr::from([0u16; 8]), 0),
                 }
             } else {
-                parse_cidr(&destination)?
+                parse_prefix(&destination)?
             };
             if destination.is_ipv4() != gateway.is_ipv4() {
                 return Err(NetworkError::InvalidAddress {
@@ -254,8 +254,9 @@ pub(super) struct RouteSpec {
     pub(super) gateway: IpAddr,
 }
 
-/// The kernel's rules for interface names (`dev_valid_name`).
-fn check_interface_name(name: &str) -> Result<(), NetworkError> {
+/// The kernel's rules for interface names (`dev_valid_name`), and no NUL
+/// byte (the kernel would read the name only up to it).
+pub(super) fn check_interface_name(name: &str) -> Result<(), NetworkError> {
     let reason = if name.is_empty() {
         Some("it is empty")
     } else if name.len() > 15 {
@@ -264,6 +265,8 @@ fn check_interface_name(name: &str) -> Result<(), NetworkError> {
         Some("`.` and `..` are not interface names")
     } else if name.contains(['/', ':']) || name.chars().any(char::is_whitespace) {
         Some("it contains `/`, `:` or white space")
+    } else if name.contains('\0') {
+        Some("it contains a NUL byte")
     } else {
         None
     };
@@ -276,8 +279,22 @@ fn check_interface_name(name: &str) -> Result<(), NetworkError> {
     }
 }
 
-/// `IP/PREFIX`, with the prefix checked against the address's length.
+/// An interface's `IP/PREFIX`: [`parse_prefix`], and an address a host
+/// can have.
 fn parse_cidr(text: &str) -> Result<(IpAddr, u8), NetworkError> {
+    let (address, prefix) = parse_prefix(text)?;
+    if address.is_unspecified() || address.is_multicast() {
+        return Err(NetworkError::InvalidAddress {
+            text: text.to_owned(),
+            reason: "an interface address cannot be unspecified or multicast".to_owned(),
+        });
+    }
+    Ok((address, prefix))
+}
+
+/// `IP/PREFIX`, with the prefix checked against the address's length: a
+/// route's destination (`0.0.0.0/0` and `::/0` are the default routes).
+fn parse_prefix(text: &str) -> Result<(IpAddr, u8), NetworkError> {
     let invalid = |reason: &str| NetworkError::InvalidAddress {
         text: text.to_owned(),
         reason: reason.to_owned(),
@@ -294,11 +311,6 @@ fn parse_cidr(text: &str) -> Result<(IpAddr, u8), NetworkError> {
         } else {
             "an IPv6 prefix is at most 128"
         }));
-    }
-    if address.is_unspecified() || address.is_multicast() {
-        return Err(invalid(
-            "an interface address cannot be unspecified or multicast",
-        ));
     }
     Ok((address, prefix))
 }
@@ -383,6 +395,10 @@ mod tests {
                 |e| matches!(e, NetworkError::InvalidAddress { .. }),
             ),
             (
+                two().link(end("a", "eth0\0zz"), end("b", "eth0")),
+                |e| matches!(e, NetworkError::InvalidInterfaceName { reason, .. } if reason.contains("NUL")),
+            ),
+            (
                 two().link(end("a", "eth0").address("10.0.0.1/33"), end("b", "eth0")),
                 |e| matches!(e, NetworkError::InvalidAddress { .. }),
             ),
@@ -451,16 +467,32 @@ mod tests {
                 .node("a")
                 .router("r")
                 .link(
-                    Endpoint::new("a", "eth0").address("10.0.0.1/24"),
-                    Endpoint::new("r", "eth0").address("10.0.0.254/24"),
+                    Endpoint::new("a", "eth0")
+                        .address("10.0.0.1/24")
+                        .address("fd00::1/64"),
+                    Endpoint::new("r", "eth0")
+                        .address("10.0.0.254/24")
+                        .address("fd00::fe/64"),
                 )
                 .route("a", "default", "10.0.0.254")
-                .route("a", "192.168.0.0/16", "10.0.0.254"),
+                .route("a", "192.168.0.0/16", "10.0.0.254")
+                .route("a", "0.0.0.0/0", "10.0.0.254")
+                .route("a", "::/0", "fd00::fe"),
         )
         .unwrap();
         assert_eq!(planned.nodes.len(), 2);
         assert!(planned.nodes[1].router);
         assert_eq!(planned.routes[0].prefix, 0);
         assert_eq!(planned.routes[1].prefix, 16);
+        let default4 = "0.0.0.0".parse::<IpAddr>().unwrap();
+        assert_eq!(
+            (planned.routes[2].destination, planned.routes[2].prefix),
+            (default4, 0)
+        );
+        let default6 = "::".parse::<IpAddr>().unwrap();
+        assert_eq!(
+            (planned.routes[3].destination, planned.routes[3].prefix),
+            (default6, 0)
+        );
     }
 }
