@@ -57,6 +57,14 @@ const SCENARIOS: &[Scenario] = &[
         "refused_network_namespaces_leave_the_process_as_it_started",
         seccomp_refusal_is_left_alone,
     ),
+    (
+        "a_probe_killed_by_seccomp_leaves_the_process_as_it_started",
+        seccomp_kill_is_left_alone,
+    ),
+    (
+        "a_read_only_proc_sys_is_reported_not_fatal",
+        read_only_proc_sys,
+    ),
     ("unpin_unmounts_only_namespace_pins", unpin_only_pins),
     (
         "an_unknown_unsupported_policy_fails_with_the_valid_values",
@@ -454,11 +462,12 @@ fn set_uid_is_left_alone() -> Result<(), String> {
     })
 }
 
-/// Installs a seccomp filter that refuses `unshare` and `clone` with
-/// `CLONE_NEWNET` (`EPERM`), as container profiles and AppArmor's
-/// `unprivileged_userns` do in effect, and allows everything else.
+/// Installs a seccomp filter that answers `unshare` and `clone` with
+/// `CLONE_NEWNET` with `refusal` (`EPERM`, as container profiles and
+/// AppArmor's `unprivileged_userns` do in effect, or death), and allows
+/// everything else.
 #[cfg(target_arch = "x86_64")]
-fn refuse_network_namespaces() -> Result<(), String> {
+fn refuse_network_namespaces(refusal: u32) -> Result<(), String> {
     const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
     let stmt = |code: u32, k: u32| libc::sock_filter {
         code: code as u16,
@@ -474,7 +483,7 @@ fn refuse_network_namespaces() -> Result<(), String> {
     };
     let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
     let allow = libc::SECCOMP_RET_ALLOW;
-    let refuse = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+    let refuse = refusal;
     let filter = [
         stmt(load, 4), // arch
         jump(
@@ -530,17 +539,33 @@ fn refuse_network_namespaces() -> Result<(), String> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn refuse_network_namespaces() -> Result<(), String> {
+fn refuse_network_namespaces(_: u32) -> Result<(), String> {
     unreachable!("the scenario skips itself off x86_64")
 }
 
 fn seccomp_refusal_is_left_alone() -> Result<(), String> {
+    refused_under_seccomp(
+        "refused_network_namespaces_leave_the_process_as_it_started",
+        libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        &["CLONE_NEWNET", "apparmor_restrict_unprivileged_userns"],
+    )
+}
+
+fn seccomp_kill_is_left_alone() -> Result<(), String> {
+    refused_under_seccomp(
+        "a_probe_killed_by_seccomp_leaves_the_process_as_it_started",
+        libc::SECCOMP_RET_KILL_THREAD,
+        &["killed before it finished", "seccomp"],
+    )
+}
+
+/// As an ordinary user under a seccomp filter that answers network
+/// namespaces with `refusal`: `init` must leave the process as it started
+/// and say why, with each of `needles`.
+fn refused_under_seccomp(name: &str, refusal: u32, needles: &[&str]) -> Result<(), String> {
     use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
     if cfg!(not(target_arch = "x86_64")) {
-        return skip(
-            "refused_network_namespaces_leave_the_process_as_it_started",
-            "the seccomp filter is written for x86_64",
-        );
+        return skip(name, "the seccomp filter is written for x86_64");
     }
     if has_cap_sys_admin().map_err(|e| e.to_string())? {
         // Become an ordinary user, as the unprivileged worlds are.
@@ -552,7 +577,7 @@ fn seccomp_refusal_is_left_alone() -> Result<(), String> {
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
     }
-    refuse_network_namespaces()?;
+    refuse_network_namespaces(refusal)?;
     let before = ns_inode("/proc/self/ns/user")?;
     let uid = nix::unistd::geteuid();
     let mode = netns_test::init();
@@ -564,10 +589,9 @@ fn seccomp_refusal_is_left_alone() -> Result<(), String> {
     let text = error.to_string();
     check(
         error.errno() == Some(Errno::EPERM)
-            && text.contains("CLONE_NEWNET")
-            && text.contains("apparmor_restrict_unprivileged_userns")
+            && needles.iter().all(|needle| text.contains(needle))
             && text.contains("left as it was"),
-        || format!("expected the probe's refusal, got: {text}"),
+        || format!("expected the probe's refusal naming {needles:?}, got: {text}"),
     )?;
     check(ns_inode("/proc/self/ns/user")? == before, || {
         "the process was moved into a user namespace all the same".into()
@@ -604,23 +628,61 @@ fn unpin_only_pins() -> Result<(), String> {
         std::fs::read_to_string(&data).is_ok_and(|s| s == "kept"),
         || "unpin took the tmpfs away".into(),
     )?;
-    match unpin("/proc/self/ns/net") {
-        Err(Error::Syscall {
-            errno: Errno::EINVAL,
-            ..
-        }) => {}
-        other => return Err(format!("unpin(/proc/self/ns/net) = {other:?}")),
-    }
+    not_a_pin("/proc/self/ns/net".as_ref())?; // a namespace, but a link in /proc
+    // And a real pin goes, but not through a symbolic link to it.
+    let pin = dir.join("pin");
+    let ns = NetNs::new().map_err(|e| e.to_string())?;
+    ns.pin(&pin).map_err(|e| e.to_string())?;
+    let link = dir.join("link");
+    std::os::unix::fs::symlink(&pin, &link).map_err(|e| e.to_string())?;
+    not_a_pin(&link)?;
+    check(NetNs::open_pinned(&pin).is_ok(), || {
+        "unpin through a link took the pin away".into()
+    })?;
     match unpin("/run/netns/a\0b") {
         Err(Error::InvalidPath { op: Op::Unpin, .. }) => {}
         other => return Err(format!("unpin of a path with a NUL byte = {other:?}")),
     }
-    // And a real pin goes.
-    let pin = dir.join("pin");
-    let ns = NetNs::new().map_err(|e| e.to_string())?;
-    ns.pin(&pin).map_err(|e| e.to_string())?;
     unpin(&pin).map_err(|e| format!("unpin of a real pin: {e}"))?;
     check(!pin.exists(), || "the pin file is still there".into())
+}
+
+fn read_only_proc_sys() -> Result<(), String> {
+    use nix::mount::{MsFlags, mount};
+    privileged()?;
+    netns_test::init();
+    // As a container without --privileged has it.
+    private_mounts()?;
+    mount(
+        Some("/proc/sys"),
+        "/proc/sys",
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(|e| format!("bind /proc/sys: {e}"))?;
+    mount(
+        None::<&str>,
+        "/proc/sys",
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        None::<&str>,
+    )
+    .map_err(|e| format!("make /proc/sys read-only: {e}"))?;
+    check(
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "0").is_err(),
+        || "/proc/sys is still writable".into(),
+    )?;
+    // The tests still run (whatever the host's settings; they are reported).
+    on_threads(2, |_| {
+        for _ in 0..3 {
+            run(OPTIONS, |_| {
+                let listener = std::net::TcpListener::bind("127.0.0.1:80").unwrap();
+                std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            });
+        }
+        Ok(())
+    })
 }
 
 fn unknown_policy() -> Result<(), String> {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use crate::userns::PROBE_NET;
+use crate::userns::{PROBE_KILLED, PROBE_NET};
 
 /// What this crate was asked to do when an [`Error`] happened.
 ///
@@ -287,6 +287,12 @@ impl Error {
                  cannot complete: it is set-uid or set-gid, or otherwise not dumpable \
                  (prctl PR_SET_DUMPABLE 0); the process was left as it was; run it as \
                  root or as a plain (not set-uid) binary"
+            }
+            (Op::EnterUserNamespace, EPERM) if syscall == PROBE_KILLED => {
+                "the kernel killed it rather than answer a call, which a seccomp profile that \
+                 kills refused system calls does (systemd's SystemCallFilter=, some \
+                 container profiles); the process was left as it was; allow unshare with \
+                 CLONE_NEWUSER and CLONE_NEWNET, or run as root"
             }
             (Op::EnterUserNamespace, EPERM) if syscall == PROBE_NET => {
                 "user namespaces are allowed, but inside one every capability is denied, so \

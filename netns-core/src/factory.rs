@@ -42,7 +42,7 @@
 //!   runs on a fresh thread.
 
 use std::hash::{Hash, Hasher};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError, channel};
@@ -58,19 +58,19 @@ use crate::loopback;
 use crate::nsfile::{self, NsId, THREAD_SELF_NET};
 use crate::thread_state;
 
-/// Work for a factory.
-#[derive(Clone, Copy)]
+/// Work for a factory. A task owns the fd it works on (a duplicate of the
+/// caller's), so a caller that stops waiting can close its own at once.
 enum Task {
     /// `unshare(CLONE_NEWNET)`, open the new namespace, optionally bring `lo` up.
     Create { loopback: bool },
     /// Read the cookie of the namespace behind this fd.
-    Cookie(RawFd),
+    Cookie(OwnedFd),
     /// Bring `lo` up in the namespace behind this fd.
-    Loopback(RawFd),
+    Loopback(OwnedFd),
 }
 
 impl Task {
-    fn op(self) -> Op {
+    fn op(&self) -> Op {
         match self {
             Task::Create { .. } => Op::New,
             Task::Cookie(_) => Op::Cookie,
@@ -214,8 +214,7 @@ pub(crate) fn create(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
 
 /// Reads the cookie of the namespace behind `fd`.
 pub(crate) fn cookie(fd: BorrowedFd<'_>) -> Result<u64> {
-    // The borrow outlives `call`, which keeps the fd open as `Task` requires.
-    match call(Task::Cookie(fd.as_raw_fd()))? {
+    match call(Task::Cookie(duplicate(Op::Cookie, fd)?))? {
         Answer::Cookie(cookie) => Ok(cookie),
         _ => Err(lost(Op::Cookie)),
     }
@@ -223,16 +222,21 @@ pub(crate) fn cookie(fd: BorrowedFd<'_>) -> Result<u64> {
 
 /// Brings `lo` up in the namespace behind `fd`.
 pub(crate) fn loopback(fd: BorrowedFd<'_>) -> Result<()> {
-    match call(Task::Loopback(fd.as_raw_fd()))? {
+    match call(Task::Loopback(duplicate(Op::Loopback, fd)?))? {
         Answer::Done => Ok(()),
         _ => Err(lost(Op::Loopback)),
     }
 }
 
+fn duplicate(op: Op, fd: BorrowedFd<'_>) -> Result<OwnedFd> {
+    fd.try_clone_to_owned().map_err(|e| {
+        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE));
+        Error::sys(op, "fcntl(F_DUPFD_CLOEXEC)", None, errno)
+    })
+}
+
 /// Runs `task` on a factory (or, see the module docs, a fresh thread) and
 /// waits for its answer.
-///
-/// The fd in a `Cookie` or `Loopback` task must stay open until this returns.
 fn call(task: Task) -> Result<Answer> {
     let table = table();
     if NO_PARKING.load(Ordering::Relaxed) || table.tasks.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -250,8 +254,8 @@ fn call(task: Task) -> Result<Answer> {
     }
     let (answer, retired) = match wait_briefly_then_block(&factory.answers, CALLER_SPIN) {
         Ok(pair) => pair,
-        // Gone or stuck: either way it no longer uses the task's fd, or
-        // will answer into a channel nobody reads.
+        // Gone or stuck: a stuck one answers into a channel nobody reads,
+        // with an fd of its own.
         Err(error) => {
             *slot = None;
             return Err(match error {
@@ -260,15 +264,19 @@ fn call(task: Task) -> Result<Answer> {
             });
         }
     };
-    if retired || NO_PARKING.load(Ordering::Relaxed) {
-        *slot = None;
-    }
     if answer
         .as_ref()
         .is_err_and(|error| error.errno() == Some(Errno::ENOSPC))
     {
-        drop(slot);
         NO_PARKING.store(true, Ordering::Relaxed);
+    }
+    if retired || NO_PARKING.load(Ordering::Relaxed) {
+        *slot = None;
+    }
+    // Once parking is off (this task met the limit, or a factory could not
+    // park), every idle factory gives its parking spot back too.
+    if NO_PARKING.load(Ordering::Relaxed) {
+        drop(slot);
         table.retire_idle();
     }
     answer
@@ -277,16 +285,14 @@ fn call(task: Task) -> Result<Answer> {
 /// Does `task` on a thread of its own, which ends right after: no parking
 /// spot needed.
 fn on_fresh_thread(task: Task) -> Result<Answer> {
+    let op = task.op();
     std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("netns-factory".into())
             .stack_size(STACK)
             .spawn_scoped(scope, || perform(task).1)
-            .map_err(|source| Error::Thread {
-                op: task.op(),
-                source,
-            })?;
-        thread.join().unwrap_or_else(|_| Err(lost(task.op())))
+            .map_err(|source| Error::Thread { op, source })?;
+        thread.join().unwrap_or_else(|_| Err(lost(op)))
     })
 }
 
@@ -411,11 +417,11 @@ fn perform(task: Task) -> (bool, Result<Answer>) {
                 Err(Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, errno)),
             ),
         },
-        Task::Cookie(fd) => match enter(Op::Cookie, fd) {
+        Task::Cookie(fd) => match enter(Op::Cookie, &fd) {
             Ok(()) => (true, get_netns_cookie().map(Answer::Cookie)),
             Err(error) => (false, Err(error)),
         },
-        Task::Loopback(fd) => match enter(Op::Loopback, fd) {
+        Task::Loopback(fd) => match enter(Op::Loopback, &fd) {
             Ok(()) => (
                 true,
                 loopback::bring_up(Op::Loopback).map(|()| Answer::Done),
@@ -443,9 +449,7 @@ fn create_here(loopback: bool) -> Result<Answer> {
     Ok(Answer::Created(fd, id, cookie))
 }
 
-fn enter(op: Op, fd: RawFd) -> Result<()> {
-    // SAFETY: `call`'s contract: the caller keeps `fd` open until we answer.
-    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+fn enter(op: Op, fd: &OwnedFd) -> Result<()> {
     setns(fd, CloneFlags::CLONE_NEWNET)
         .map_err(|errno| Error::sys(op, "setns(CLONE_NEWNET)", None, errno))
 }

@@ -110,12 +110,17 @@ impl NetNs {
     /// host's. `#[netns_test]` (crate `netns-test`) resets them; code using
     /// this directly sets what it relies on.
     ///
-    /// The namespace is made by a helper thread whose credentials and mount
-    /// namespace are the process's (those of its main thread), whatever the
-    /// calling thread's: a thread that dropped capabilities or entered a mount
-    /// namespace of its own is served like any other. Only where no such
-    /// helper can be had (see below) does it run on a fresh thread started
-    /// by the caller, with the caller's.
+    /// The namespace is made by a long-lived helper thread whose credentials,
+    /// capabilities and namespaces are the process's (its main thread's),
+    /// whatever the calling thread's. Where no such helper is at hand, a
+    /// fresh thread started by the caller makes it, with the caller's: the
+    /// first creation of a process (and of a forked child), every creation
+    /// once `user.max_net_namespaces` has been met (helpers park in a
+    /// namespace of their own, which would take a caller's place), and a
+    /// caller whose own state differs from the process's (dropped
+    /// capabilities, a mount namespace of its own) when no helper is idle.
+    /// So a thread that dropped `CAP_SYS_ADMIN` may or may not be able to
+    /// create namespaces; no thread ever leaves its state behind in a helper.
     ///
     /// # Errors
     ///
@@ -454,7 +459,7 @@ impl NetNs {
 /// # Errors
 ///
 /// - [`Error::InvalidPath`] if `path` contains a NUL byte.
-/// - [`Error::Syscall`] for `statfs` (`ENOENT`, `EACCES`).
+/// - [`Error::Syscall`] for `open(O_PATH)` (`ENOENT`, `EACCES`) or `fstatfs`.
 /// - [`Error::NotANamespace`] if `path` is not a namespace file.
 /// - [`Error::Syscall`] for `umount2` (`EINVAL` if nothing is mounted at
 ///   `path`, e.g. `/proc/self/ns/net`; `EPERM` without privilege) or for
@@ -462,10 +467,16 @@ impl NetNs {
 pub fn unpin(path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     nsfile::check_path(Op::Unpin, path)?;
-    // statfs reports what is mounted at `path`: nsfs only for a pin (or a
-    // /proc/PID/ns link, which umount2 then refuses as not mounted).
-    let fs = nix::sys::statfs::statfs(path)
-        .map_err(|errno| Error::sys(Op::Unpin, "statfs", Some(path), errno))?;
+    // What is at `path` itself, not where a symbolic link leads: nsfs only
+    // for a pin (or a /proc/PID/ns file, which umount2 refuses as not
+    // mounted).
+    let at_path = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| io_error(Op::Unpin, "open(O_PATH|O_NOFOLLOW)", Some(path), &e))?;
+    let fs = nix::sys::statfs::fstatfs(&at_path)
+        .map_err(|errno| Error::sys(Op::Unpin, "fstatfs", Some(path), errno))?;
     if fs.filesystem_type() != nix::sys::statfs::NSFS_MAGIC {
         return Err(Error::NotANamespace {
             op: Op::Unpin,

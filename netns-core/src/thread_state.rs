@@ -35,9 +35,11 @@ const PLACES: [(&str, &str); 4] = [
     ("/proc/thread-self/cwd", "/proc/self/cwd"),
 ];
 
-/// Whether the calling thread has the credentials, capabilities, user and
-/// mount namespace, root and working directory of the process's main
-/// thread (`/proc/self`). `false` where `/proc` cannot tell.
+/// Whether the calling thread has the credentials, capabilities, seccomp
+/// filters, CPU affinity, namespaces (but the network namespace), root and
+/// working directory of the process's main thread (`/proc/self`). `false`
+/// where `/proc` cannot tell. A kernel without time namespaces has no
+/// `ns/time` for either, which counts as the same.
 pub(crate) fn matches_process() -> bool {
     let main = std::process::id() as i32;
     let same_caps = match (Capabilities::of_thread(0), Capabilities::of_thread(main)) {
@@ -63,6 +65,7 @@ fn credentials(status: &str) -> Option<Vec<String>> {
 fn same_file(a: &str, b: &str) -> bool {
     match (stat(Path::new(a)), stat(Path::new(b))) {
         (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+        (Err(nix::errno::Errno::ENOENT), Err(nix::errno::Errno::ENOENT)) => true,
         _ => false,
     }
 }

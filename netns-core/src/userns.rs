@@ -65,14 +65,16 @@ const CAP_SYS_ADMIN: u32 = 21;
 /// Every message names the cause and the fix.
 pub fn enter_user_namespace() -> Result<()> {
     let maps = IdMaps::of_caller();
-    probe(&maps)?;
-    // The probe went through every step below, so these work too (short of
-    // a limit being reached by someone else in between).
-    unshare(CloneFlags::CLONE_NEWUSER).map_err(|errno| match errno {
-        Errno::EINVAL => Error::ProcessHasThreads {
-            threads: thread_count(),
-        },
-        errno => Error::sys(Op::EnterUserNamespace, UNSHARE_USER, None, errno),
+    patiently(|| probe(&maps))?;
+    // The probe went through every step below, so these work too, once the
+    // kernel has freed the probe's user namespace where the limit is tight.
+    patiently(|| {
+        unshare(CloneFlags::CLONE_NEWUSER).map_err(|errno| match errno {
+            Errno::EINVAL => Error::ProcessHasThreads {
+                threads: thread_count(),
+            },
+            errno => Error::sys(Op::EnterUserNamespace, UNSHARE_USER, None, errno),
+        })
     })?;
     for (path, contents) in maps.files() {
         write_proc(path, contents)?;
@@ -83,6 +85,45 @@ pub fn enter_user_namespace() -> Result<()> {
 const UNSHARE_USER: &str = "unshare(CLONE_NEWUSER)";
 /// The probe's last step, as its errors name it.
 pub(crate) const PROBE_NET: &str = "unshare(CLONE_NEWNET) inside the new user namespace (a probe)";
+/// A probe that never finished, as its error names it.
+pub(crate) const PROBE_KILLED: &str = "the probe (a child trying unshare(CLONE_NEWUSER), the id maps and unshare(CLONE_NEWNET)), \
+     which was killed before it finished";
+
+/// Runs `step` again while it fails with `ENOSPC` for up to a second,
+/// unless the limit it met reads 0 here (then no retry can help).
+///
+/// A limit is reached for a moment where namespaces are being freed (the
+/// kernel does that asynchronously, the probe's own among them) or used by
+/// other processes of the same user; a limit of 0 further out, which this
+/// process cannot read, shows as the same `ENOSPC` for the whole second.
+fn patiently(mut step: impl FnMut() -> Result<()>) -> Result<()> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match step() {
+            Err(error)
+                if error.errno() == Some(Errno::ENOSPC)
+                    && !limit_reads_zero(&error)
+                    && started.elapsed() < PATIENCE =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether the limit behind an `ENOSPC` of ours reads 0 in this process's
+/// user namespace.
+fn limit_reads_zero(error: &Error) -> bool {
+    let limit = match error {
+        Error::Syscall { syscall, .. } if *syscall == PROBE_NET => "max_net_namespaces",
+        _ => "max_user_namespaces",
+    };
+    std::fs::read_to_string(format!("/proc/sys/user/{limit}")).is_ok_and(|v| v.trim() == "0")
+}
 
 /// The three files that make an unprivileged user namespace usable, with
 /// their contents, prepared before the probe (its child must not allocate).
@@ -113,6 +154,9 @@ struct Probe<'a> {
     maps: &'a IdMaps,
     /// The step that failed (an index into [`Probe::STEPS`]) and its errno.
     failed: Option<(usize, c_int)>,
+    /// Set as the child's last act: a child killed on the way (a seccomp
+    /// profile that kills refused calls) never sets it.
+    completed: bool,
 }
 
 impl Probe<'_> {
@@ -124,17 +168,33 @@ impl Probe<'_> {
 /// our memory and ends right after, so that the process itself moves only
 /// where moving will work.
 fn probe(maps: &IdMaps) -> Result<()> {
-    let mut probe = Probe { maps, failed: None };
+    let mut probe = Probe {
+        maps,
+        failed: None,
+        completed: false,
+    };
     // The child runs on a stack of its own; it needs little (a few syscalls).
     let mut stack = vec![0u8; 64 * 1024];
     // SAFETY: the stack grows down from its end, which stays inside the
     // allocation; aligning down keeps it there.
     let top = unsafe { stack.as_mut_ptr().add(stack.len()) };
     let top = (top as usize & !15) as *mut c_void;
+    // The child shares our memory but has its own copy of our signal
+    // handlers: with every signal blocked, none of them can run on its
+    // small stack. (Our own mask comes back right after.)
+    let all = nix::sys::signal::SigSet::all();
+    let mut mask = nix::sys::signal::SigSet::empty();
+    let blocked = nix::sys::signal::pthread_sigmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&all),
+        Some(&mut mask),
+    )
+    .is_ok();
     // SAFETY: `probe_child` only makes system calls and writes to `probe`,
     // which outlives the child: CLONE_VFORK suspends us until the child has
-    // exited, and CLONE_VM lets it write our `probe`. It allocates nothing and
-    // takes no lock, so sharing our memory while we wait is sound.
+    // exited, and CLONE_VM lets it write our `probe`. It allocates nothing,
+    // takes no lock and runs no signal handler, so sharing our memory while
+    // we wait is sound.
     let pid = unsafe {
         libc::clone(
             probe_child,
@@ -143,19 +203,37 @@ fn probe(maps: &IdMaps) -> Result<()> {
             (&raw mut probe).cast(),
         )
     };
+    let clone_errno = Errno::last();
+    // Reap it; it has exited already (CLONE_VFORK). ECHILD if SIGCHLD is
+    // ignored, which reaps it for us.
+    if pid > 0 {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    }
+    if blocked {
+        let _ = nix::sys::signal::pthread_sigmask(
+            nix::sys::signal::SigmaskHow::SIG_SETMASK,
+            Some(&mask),
+            None,
+        );
+    }
     if pid < 0 {
         return Err(Error::sys(
             Op::EnterUserNamespace,
             "clone(CLONE_VM|CLONE_VFORK) for the probe",
             None,
-            Errno::last(),
+            clone_errno,
         ));
     }
-    // Reap it; it has exited already (CLONE_VFORK). ECHILD if SIGCHLD is
-    // ignored, which reaps it for us.
-    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
     match probe.failed {
-        None => Ok(()),
+        None if probe.completed => Ok(()),
+        // Killed on the way, most likely by a seccomp profile whose answer
+        // to a refused call is death rather than EPERM.
+        None => Err(Error::sys(
+            Op::EnterUserNamespace,
+            PROBE_KILLED,
+            None,
+            Errno::EPERM,
+        )),
         Some((step, errno)) => {
             let errno = Errno::from_raw(errno);
             let syscall = Probe::STEPS[step];
@@ -204,6 +282,7 @@ extern "C" fn probe_child(arg: *mut c_void) -> c_int {
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
         return fail(probe, 4);
     }
+    probe.completed = true;
     0
 }
 

@@ -171,7 +171,7 @@
 //! |---|---|
 //! | `forwarding` (= `net.ipv4.ip_forward`), `bc_forwarding` | 0 (routers of a `Network`: `ip_forward` 1) |
 //! | `rp_filter`, `accept_local`, `route_localnet`, `log_martians`, `src_valid_mark` | 0 |
-//! | `accept_redirects`, `secure_redirects`, `send_redirects`, `shared_media` | 1 |
+//! | `accept_redirects`, `secure_redirects`, `send_redirects`, `shared_media` | 1 (on routers the kernel turns `all.accept_redirects` off with forwarding) |
 //! | `accept_source_route` | 0 for `all`, 1 for `default` and `lo` (so: off) |
 //! | `proxy_arp`, `proxy_arp_pvlan`, `arp_filter`, `arp_announce`, `arp_ignore`, `arp_accept`, `arp_notify` | 0 |
 //! | `arp_evict_nocarrier` | 1 |
@@ -179,10 +179,14 @@
 //! | `igmpv2_unsolicited_report_interval`, `igmpv3_unsolicited_report_interval` | 10000, 1000 |
 //! | `disable_policy`, `disable_xfrm` | 0 (1 on `lo`) |
 //!
-//! and `net.ipv6.conf.{all,default}.forwarding` to 0 (1 on routers). The
-//! first namespace of a test process is read in full; later ones get only
-//! the writes that one needed, so on a host with the kernel's defaults this
-//! costs nothing. What is not reset: the few other values the kernel copies
+//! and `net.ipv6.conf.{all,default}.forwarding` to 0 (1 on routers); `tag`,
+//! `medium_id` and the read-only `mc_forwarding` are left alone. The first
+//! namespace of a test process is read in full; later ones get only the
+//! writes that one needed, so on a host with the kernel's defaults this
+//! costs nothing (with `devconf_inherit_init_net=3`, where a namespace
+//! copies its creator's, every one is read). Where `/proc/sys` is read-only
+//! (a container without `--privileged`), nothing can be reset, and a line
+//! on stderr lists the host settings the tests see. What is not reset: the few other values the kernel copies
 //! from the initial namespace (`net.ipv4.tcp_rmem`, `tcp_wmem` and the
 //! default `tcp_congestion_control`: buffer sizes and algorithms, not
 //! reachability), the kernel itself (its version and modules: `sch_netem`,

@@ -97,6 +97,7 @@ pub fn init() -> &'static Mode {
 }
 
 fn settle(may_enter: bool) -> Startup {
+    crate::settings::note_inheritance();
     let mut net_limit_was_zero = net_namespace_limit_is_zero();
     let mode = match has_cap_sys_admin() {
         Ok(true) => Mode::Privileged,
@@ -120,12 +121,29 @@ fn settle(may_enter: bool) -> Startup {
     // namespace, there is no enclosing limit. Privileged in a nested one
     // (root of a container's user namespace), one creation tells.
     if matches!(mode, Mode::Privileged) && !net_limit_was_zero && !in_initial_user_namespace() {
-        net_limit_was_zero = NetNs::new().is_err_and(|e| e.errno() == Some(Errno::ENOSPC));
+        net_limit_was_zero = limit_is_zero_further_out();
     }
     Startup {
         mode,
         host_cookie: get_netns_cookie(),
         net_limit_was_zero,
+    }
+}
+
+/// Whether creating a namespace meets `ENOSPC` for a whole second: a limit
+/// of 0 in a user namespace enclosing ours (a full one frees up sooner).
+fn limit_is_zero_further_out() -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        match NetNs::new() {
+            Err(e) if e.errno() == Some(Errno::ENOSPC) => {
+                if started.elapsed() >= std::time::Duration::from_secs(1) {
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -163,7 +181,12 @@ pub(crate) fn startup() -> Option<&'static Startup> {
 /// other program it only looks: `Privileged` with `CAP_SYS_ADMIN`, else
 /// `Unavailable` (call [`init`] to enter a user namespace).
 pub fn mode() -> &'static Mode {
-    &STARTUP.get_or_init(|| settle(false)).mode
+    // Looking must not settle: a later `init` still enters.
+    static LOOKED: OnceLock<Startup> = OnceLock::new();
+    match STARTUP.get() {
+        Some(startup) => &startup.mode,
+        None => &LOOKED.get_or_init(|| settle(false)).mode,
+    }
 }
 
 pub(crate) const NEVER_RAN: &str = "netns-test: its start-up constructor (.init_array) never ran, \

@@ -10,14 +10,23 @@
 //! on every host, so each namespace is reset to the kernel's compiled-in
 //! values ([`IPV4_CONF`], and IPv6 forwarding off).
 //!
-//! Reading ~80 files per namespace would cost more than creating it, and
-//! what the kernel copies is the same for every namespace (it comes from the
-//! initial namespace, not the creator's), so the first namespace is read in
-//! full and only the values that differed are written in later ones: on a
-//! host with the kernel's defaults, nothing at all. A host whose settings
-//! change while the tests run is seen only by the next test process.
+//! Reading ~90 files per namespace would cost more than creating it, and
+//! what the kernel copies is the same for every namespace (with
+//! `devconf_inherit_init_net` 0 or 1 it comes from the initial namespace,
+//! not the creator's), so the first namespace is read in full and only the
+//! values that differed are written in later ones: on a host with the
+//! kernel's defaults, nothing at all. With `devconf_inherit_init_net=3` a
+//! namespace copies its creator's, which may be a router's, so there every
+//! namespace is read. A host whose settings change while the tests run is
+//! seen only by the next test process.
+//!
+//! Where `/proc/sys` is read-only (a container run without `--privileged`
+//! mounts it so, in every namespace made inside it), nothing can be reset:
+//! a line on stderr says which host settings the tests then see.
 
-use std::sync::OnceLock;
+use std::io::Write;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
 /// `net.ipv4.conf.*` keys and the kernel's compiled-in values for `all`,
 /// `default` and `lo` (`ipv4_devconf`, `ipv4_devconf_dflt` in
@@ -92,29 +101,107 @@ pub fn expected() -> impl Iterator<Item = (String, &'static str)> {
 }
 
 /// The writes that bring a new namespace to [`expected`], learnt from the
-/// first one.
-static CORRECTIONS: OnceLock<Vec<(String, &'static str)>> = OnceLock::new();
+/// first one. Not a `OnceLock`: a child forked while another thread fills
+/// it would wait for ever; two threads may learn it at once, harmlessly.
+static CORRECTIONS: AtomicPtr<Vec<(String, &'static str)>> = AtomicPtr::new(ptr::null_mut());
+
+/// `net.core.devconf_inherit_init_net`, as [`note_inheritance`] read it
+/// (`UNKNOWN` until then, or where it cannot be read).
+static INHERITANCE: AtomicU8 = AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = u8::MAX;
+
+/// Reads `net.core.devconf_inherit_init_net`, which only the initial
+/// namespace shows: called where the host's namespace is at hand (before
+/// `main` in a test binary, where a `Network` is built). Once is enough.
+pub(crate) fn note_inheritance() {
+    if INHERITANCE.load(Ordering::Relaxed) != UNKNOWN {
+        return;
+    }
+    if let Some(mode) = std::fs::read_to_string("/proc/sys/net/core/devconf_inherit_init_net")
+        .ok()
+        .and_then(|text| text.trim().parse::<u8>().ok())
+    {
+        INHERITANCE.store(mode, Ordering::Relaxed);
+    }
+}
+
+/// The settings of the calling thread's namespace that differ from [`expected`].
+fn differences() -> Vec<(String, &'static str)> {
+    expected()
+        .filter(|(path, value)| std::fs::read_to_string(path).is_ok_and(|now| now.trim() != *value))
+        .collect()
+}
 
 /// Resets the calling thread's network namespace (`/proc/sys/net` shows the
 /// namespace of the thread that opens it) to the kernel's defaults; see the
 /// module docs. A file the kernel does not have (an older kernel, no IPv6)
-/// is skipped.
+/// is skipped; a read-only `/proc/sys` is reported once on stderr.
 ///
 /// # Errors
 ///
-/// The file and the error, if a setting that differs cannot be written.
+/// The file and the error, if a setting that differs cannot be written for
+/// another reason.
 pub(crate) fn reset() -> Result<(), (String, std::io::Error)> {
-    let corrections = CORRECTIONS.get_or_init(|| {
-        expected()
-            .filter(|(path, value)| {
-                std::fs::read_to_string(path).is_ok_and(|now| now.trim() != *value)
-            })
-            .collect()
-    });
+    let fresh;
+    let corrections: &[(String, &str)] = if INHERITANCE.load(Ordering::Relaxed) == 3 {
+        fresh = differences();
+        &fresh
+    } else {
+        learnt()
+    };
     for (path, value) in corrections {
-        std::fs::write(path, value).map_err(|e| (path.clone(), e))?;
+        match std::fs::write(path, value) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EROFS) => {
+                read_only(corrections);
+                return Ok(());
+            }
+            Err(e) => return Err((path.clone(), e)),
+        }
     }
     Ok(())
+}
+
+/// The corrections learnt from the first namespace (the calling thread's,
+/// if it is the first).
+fn learnt() -> &'static [(String, &'static str)] {
+    let known = CORRECTIONS.load(Ordering::Acquire);
+    // SAFETY: a published list is never freed, so a non-null pointer stays valid.
+    if let Some(known) = unsafe { known.as_ref() } {
+        return known;
+    }
+    let mine = Box::into_raw(Box::new(differences()));
+    match CORRECTIONS.compare_exchange(ptr::null_mut(), mine, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: published just now, and never freed.
+        Ok(_) => unsafe { &*mine },
+        Err(theirs) => {
+            // SAFETY: `mine` was never published, so it is still only ours.
+            drop(unsafe { Box::from_raw(mine) });
+            // SAFETY: `theirs` is published, hence never freed.
+            unsafe { &*theirs }
+        }
+    }
+}
+
+/// Says once, past libtest's capture, that the host's settings stay.
+fn read_only(kept: &[(String, &str)]) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if SAID.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let kept: Vec<String> = kept
+        .iter()
+        .map(|(path, value)| {
+            let now = std::fs::read_to_string(path).unwrap_or_default();
+            format!("{path} = {} (the kernel's default: {value})", now.trim())
+        })
+        .collect();
+    let _ = writeln!(
+        std::io::stderr(),
+        "netns_test: warning: /proc/sys is read-only here (a container run without \
+         --privileged?), so test namespaces keep these host settings:\n  {}",
+        kept.join("\n  ")
+    );
 }
 
 /// Writes `value` to each of `paths` in the calling thread's namespace; an

@@ -337,6 +337,7 @@ impl fmt::Debug for Node {
 
 /// Builds the network a validated plan describes.
 fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
+    settings::note_inheritance();
     let mut nodes = Vec::with_capacity(plan.nodes.len());
     for spec in &plan.nodes {
         let ns = crate::create::create(true).map_err(NetworkError::Namespace)?;
