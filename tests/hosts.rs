@@ -67,6 +67,10 @@ const SCENARIOS: &[Scenario] = &[
     ),
     ("unpin_unmounts_only_namespace_pins", unpin_only_pins),
     (
+        "a_test_never_touches_the_hosts_run_netns",
+        host_run_netns_untouched,
+    ),
+    (
         "an_unknown_unsupported_policy_fails_with_the_valid_values",
         unknown_policy,
     ),
@@ -682,6 +686,32 @@ fn read_only_proc_sys() -> Result<(), String> {
             });
         }
         Ok(())
+    })
+}
+
+fn host_run_netns_untouched() -> Result<(), String> {
+    privileged()?;
+    netns_test::init();
+    let listing = || -> Option<Vec<std::ffi::OsString>> {
+        let mut names: Vec<_> = std::fs::read_dir("/run/netns")
+            .ok()?
+            .filter_map(|entry| entry.ok().map(|entry| entry.file_name()))
+            .collect();
+        names.sort();
+        Some(names)
+    };
+    let before = listing();
+    on_threads(2, |i| {
+        run(OPTIONS, |_| {
+            let ns = NetNs::new().unwrap();
+            ns.pin(format!("/run/netns/netns-test-leak-check-{i}"))
+                .unwrap();
+        });
+        Ok(())
+    })?;
+    let after = listing();
+    check(before == after, || {
+        format!("/run/netns was {before:?} before the tests, {after:?} after")
     })
 }
 

@@ -218,6 +218,84 @@ fn cutting_the_link_is_noticed_and_mending_it_works() {
 }
 
 #[test]
+fn ipv6_addresses_and_the_descriptions_routes_come_back_with_the_link() {
+    let net = client_router_server(&[
+        ("client", "default", "10.0.1.254"),
+        ("server", "default", "10.0.2.254"),
+        ("client", "fd02::/64", "fd01::fe"),
+        ("server", "default", "fd02::fe"),
+    ]);
+    for (node, interface) in [("client", "eth0"), ("router", "eth1"), ("server", "eth0")] {
+        net.link_down(node, interface).unwrap();
+        net.link_up(node, interface).unwrap();
+    }
+    assert_routed(&net);
+}
+
+#[test]
+fn nodes_list_their_interfaces_with_state_and_addresses() {
+    let net = Network::pair().unwrap();
+    let interfaces = net.node("client").unwrap().interfaces().unwrap();
+    let names: Vec<&str> = interfaces.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["lo", "eth0"]);
+    let eth0 = &interfaces[1];
+    assert!(eth0.up && eth0.carrier, "{eth0:?}");
+    assert_eq!(eth0.mtu, Some(1500));
+    assert_eq!(eth0.mac.as_ref().map(Vec::len), Some(6), "{eth0:?}");
+    for address in [("10.0.0.1", 24), ("fd00::1", 64)] {
+        let address = (address.0.parse().unwrap(), address.1);
+        assert!(eth0.addresses.contains(&address), "{address:?} in {eth0:?}");
+    }
+    assert_eq!(&net.interface("client", "eth0").unwrap(), eth0);
+    // The other end down: up, but no carrier.
+    net.link_down("server", "eth0").unwrap();
+    let eth0 = net.interface("client", "eth0").unwrap();
+    assert!(eth0.up && !eth0.carrier, "{eth0:?}");
+}
+
+#[test]
+fn sysctls_are_set_and_read_per_node_and_checked() {
+    let net = Network::builder()
+        .node("a")
+        .node("b")
+        .link(
+            Endpoint::new("a", "eth0").address("10.0.0.1/24"),
+            Endpoint::new("b", "eth0").address("10.0.0.2/24"),
+        )
+        .sysctl("a", "net.ipv4.conf.eth0.rp_filter", "1")
+        .build()
+        .unwrap();
+    let (a, b) = (net.node("a").unwrap(), net.node("b").unwrap());
+    let rp_filter = "net.ipv4.conf.eth0.rp_filter";
+    assert_eq!(a.read_sysctl(rp_filter).unwrap(), "1");
+    assert_eq!(b.read_sysctl(rp_filter).unwrap(), "0");
+    a.sysctl("net.ipv4.ip_forward", "1").unwrap();
+    assert_eq!(a.read_sysctl("net.ipv4.ip_forward").unwrap(), "1");
+    assert_eq!(b.read_sysctl("net.ipv4.ip_forward").unwrap(), "0");
+    for key in [
+        "kernel.hostname",
+        "net.ipv4.no_such_setting",
+        "net.ipv4.conf.eth9.rp_filter",
+    ] {
+        let error = a.sysctl(key, "1").unwrap_err();
+        assert!(
+            matches!(error, NetworkError::InvalidSysctl { .. }),
+            "{key}: {error:?}"
+        );
+        assert!(error.to_string().contains(key), "{error}");
+    }
+    let error = Network::builder()
+        .node("a")
+        .sysctl("a", "net.ipv4.no_such_setting", "1")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(error, NetworkError::InvalidSysctl { .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn a_cut_in_the_middle_of_a_conversation_times_out_the_client() {
     let net = Network::pair().unwrap();
     let listener = listen(&net, "server", "10.0.0.2:80");

@@ -8,7 +8,7 @@ use netns_core::{Error, NetNs, get_netns_cookie};
 use crate::create::{create, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
 use crate::network::Network;
-use crate::settings;
+use crate::{run_netns, settings};
 
 /// The environment variable that decides what a test does where network
 /// namespaces are unavailable: `fail` (the default) or `skip`. Any other
@@ -53,16 +53,21 @@ pub struct Options {
 ///
 /// The steps, each of which fails the test with a message naming the cause:
 /// check the world the process is in; create the namespace (retrying
-/// `ENOSPC`); on a new thread inside it, check by cookie that the thread is
-/// isolated from the host, then run the body; after it, close the namespace
-/// and check that the calling thread never left the host's namespace.
+/// `ENOSPC`); on a new thread inside it, reset the host's settings, check
+/// by cookie that the thread is isolated from the host, give it a private
+/// `/run/netns` (a mount namespace of its own), then run the body; after
+/// it, close the namespace and check that the calling thread never left the
+/// host's namespace.
 ///
 /// The body's result is turned into an [`ExitCode`] on the namespace thread,
 /// so its error type need not be `Send`; libtest then prints the error (as
 /// for any test returning `Result`) and fails the test.
 #[track_caller]
 pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Send) -> ExitCode {
-    run_checked(options, |ns| Ok(body(ns)))
+    run_checked(options, |ns| {
+        run_netns::make_private()?;
+        Ok(body(ns))
+    })
 }
 
 /// [`run`], with a two-host [`Network::pair`] built (from inside the test's
@@ -72,9 +77,12 @@ pub fn run_with_network<T: Termination>(
     options: Options,
     body: impl FnOnce(&NetNs, &Network) -> T + Send,
 ) -> ExitCode {
-    run_checked(options, |ns| match Network::pair() {
-        Ok(net) => Ok(body(ns, &net)),
-        Err(error) => Err(format!("cannot build the test's network: {error}")),
+    run_checked(options, |ns| {
+        // Built first, while this thread's state is still the process's, so
+        // that the nodes come from the long-lived helpers.
+        let net = Network::pair().map_err(|e| format!("cannot build the test's network: {e}"))?;
+        run_netns::make_private()?;
+        Ok(body(ns, &net))
     })
 }
 

@@ -195,6 +195,20 @@
 //! `NetNs::new` on its own, like Go's `New`, keeps whatever the kernel
 //! copied.
 //!
+//! # A private `/run/netns`
+//!
+//! `ip netns add NAME`, rtnetlink's `NetworkNamespace::add` and
+//! [`NetNs::from_name`] use `/run/netns`, which on the host is root's and
+//! shared. In every `#[netns_test]` body (and the threads and child
+//! processes it starts) `/run/netns` is an empty, writable tmpfs of that
+//! test's own: the thread that runs the body gets a mount namespace of its
+//! own (`unshare(CLONE_NEWNS)` changes only the calling thread), a *slave*
+//! of the process's, so the host's mounts still show and nothing mounted in
+//! the test reaches the host. The host's `/run/netns` is never read or
+//! written, as root or not, and what the test pinned there goes with it.
+//! On a host without `/run/netns`, the test's `/run` is a tmpfs holding the
+//! host's `/run` entries (bound back in place) and an empty `netns`.
+//!
 //! # The same without the macro
 //!
 //! ```
@@ -214,8 +228,8 @@
 //! ```
 //!
 //! — plus, in the macro's version: the user namespace set up before `main`,
-//! the host's settings reset, the retry on `ENOSPC`, the checks on both
-//! sides of the body, the
+//! the host's settings reset, a private `/run/netns`, the retry on
+//! `ENOSPC`, the checks on both sides of the body, the
 //! actionable failure or skip where namespaces are unavailable, `Result`
 //! bodies with non-`Send` errors, and async runtimes inside the namespace.
 //!
@@ -243,6 +257,7 @@ mod create;
 mod harness;
 mod mode;
 pub mod network;
+mod run_netns;
 #[cfg(feature = "tokio")]
 mod runtime;
 mod settings;

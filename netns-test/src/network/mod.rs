@@ -52,6 +52,8 @@ pub struct Network {
     nodes: Vec<Node>,
     /// Each link's two ends, as (node, interface).
     links: Vec<[(String, String); 2]>,
+    /// The routes the description asked for, put back by `link_up`.
+    routes: Vec<spec::RouteSpec>,
 }
 
 /// One host of a [`Network`]: a network namespace with `lo` up.
@@ -61,16 +63,40 @@ pub struct Node {
     rtnl: Mutex<Rtnl>,
 }
 
-/// What an interface of a node looks like now (see [`Network::interface`]).
+/// What an interface of a node looks like now (see [`Network::interface`]
+/// and [`Node::interfaces`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Interface {
     /// The interface's index in its namespace.
     pub index: u32,
+    /// Its name.
+    pub name: String,
+    /// Its hardware address (six bytes for Ethernet, none for some kinds).
+    pub mac: Option<Vec<u8>>,
     /// Its MTU.
     pub mtu: Option<u32>,
     /// Whether it is administratively up.
     pub up: bool,
+    /// Whether it has a carrier (for a veth: its other end is up too).
+    pub carrier: bool,
+    /// Its IPv4 and IPv6 addresses with their prefix lengths, the kernel's
+    /// own (IPv6 link-local) included.
+    pub addresses: Vec<(IpAddr, u8)>,
+}
+
+impl From<netlink::LinkState> for Interface {
+    fn from(link: netlink::LinkState) -> Interface {
+        Interface {
+            index: link.index,
+            name: link.name,
+            mac: link.mac,
+            mtu: link.mtu,
+            up: link.up,
+            carrier: link.carrier,
+            addresses: link.addresses,
+        }
+    }
 }
 
 impl Network {
@@ -133,8 +159,11 @@ impl Network {
         self.node(node)?.set_up(interface, false)
     }
 
-    /// Brings interface `interface` of node `node` back up (its addresses
-    /// and connected routes come back; routes added through it do not).
+    /// Brings interface `interface` of node `node` back up: its IPv4 and
+    /// IPv6 addresses, its connected routes and the routes the description
+    /// gave `node` come back (the kernel drops routes through an interface
+    /// that goes down, and IPv6 addresses too unless `keep_addr_on_down` is
+    /// set, which it is on every node).
     ///
     /// # Errors
     ///
@@ -158,6 +187,10 @@ impl Network {
             peer.rtnl()
                 .wait_running(peer_interface, RUNNING_PATIENCE)
                 .map_err(|e| peer.netlink(format!("wait for {peer_interface} to run"), e))?;
+        }
+        let this = self.node(node)?;
+        for route in self.routes.iter().filter(|route| route.node == node) {
+            this.add_route(route)?;
         }
         Ok(())
     }
@@ -216,10 +249,16 @@ impl Network {
     pub fn interface(&self, node: &str, interface: &str) -> Result<Interface, NetworkError> {
         spec::check_interface_name(interface)?;
         let node = self.node(node)?;
-        node.rtnl()
-            .link(interface)
-            .map(|(index, mtu, up)| Interface { index, mtu, up })
-            .map_err(|source| node.netlink(format!("read interface {interface}"), source))
+        node.interfaces()?
+            .into_iter()
+            .find(|found| found.name == interface)
+            .ok_or_else(|| {
+                let missing = std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no interface {interface}"),
+                );
+                node.netlink(format!("read interface {interface}"), missing)
+            })
     }
 }
 
@@ -288,6 +327,60 @@ impl Node {
         self.run(|| crate::runtime::block_on(&self.ns, flavor, future))
     }
 
+    /// Every interface of the node (`lo` first), with its state and addresses.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::Netlink`] if the kernel refuses the dump.
+    pub fn interfaces(&self) -> Result<Vec<Interface>, NetworkError> {
+        let links = self
+            .rtnl()
+            .interfaces()
+            .map_err(|e| self.netlink("list interfaces".into(), e))?;
+        Ok(links.into_iter().map(Interface::from).collect())
+    }
+
+    /// Sets the `net.` sysctl `key` (dotted, as `sysctl` writes it:
+    /// `net.ipv4.ip_forward`, `net.ipv6.conf.eth0.accept_ra`) to `value` in
+    /// this node's namespace.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::InvalidSysctl`] for a key outside `net.`, a malformed
+    /// one, or one this kernel does not have; [`NetworkError::Sysctl`] if
+    /// the kernel refuses the value.
+    pub fn sysctl(&self, key: &str, value: &str) -> Result<(), NetworkError> {
+        let path = sysctl_path(key)?;
+        self.run(|| std::fs::write(&path, value))?
+            .map_err(|source| self.sysctl_error(key, &path, source))
+    }
+
+    /// Reads the `net.` sysctl `key` in this node's namespace (trimmed).
+    ///
+    /// # Errors
+    ///
+    /// As [`sysctl`](Node::sysctl).
+    pub fn read_sysctl(&self, key: &str) -> Result<String, NetworkError> {
+        let path = sysctl_path(key)?;
+        self.run(|| std::fs::read_to_string(&path))?
+            .map(|value| value.trim().to_owned())
+            .map_err(|source| self.sysctl_error(key, &path, source))
+    }
+
+    fn sysctl_error(&self, key: &str, path: &str, source: std::io::Error) -> NetworkError {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            return NetworkError::InvalidSysctl {
+                key: key.to_owned(),
+                reason: "this kernel has no such setting (or no such interface)",
+            };
+        }
+        NetworkError::Sysctl {
+            node: self.name.clone(),
+            path: path.to_owned(),
+            source,
+        }
+    }
+
     fn rtnl(&self) -> std::sync::MutexGuard<'_, Rtnl> {
         self.rtnl.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -315,6 +408,20 @@ impl Node {
             }
             Ok(())
         })
+    }
+
+    /// Adds (or puts back: an existing one is replaced) a route of the
+    /// description.
+    fn add_route(&self, route: &spec::RouteSpec) -> Result<(), NetworkError> {
+        self.rtnl()
+            .add_route(route.destination, route.prefix, route.gateway)
+            .map_err(|e| {
+                let what = format!(
+                    "add route {}/{} via {}",
+                    route.destination, route.prefix, route.gateway
+                );
+                self.netlink(what, e)
+            })
     }
 
     fn netlink(&self, what: String, source: std::io::Error) -> NetworkError {
@@ -370,7 +477,11 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
             ]
         })
         .collect();
-    let network = Network { nodes, links };
+    let mut network = Network {
+        nodes,
+        links,
+        routes: Vec::new(),
+    };
     for (i, (a, b)) in plan.links.iter().enumerate() {
         let (node_a, node_b) = (network.node(&a.node)?, network.node(&b.node)?);
         let what = || format!("create veth {} <-> {}:{}", a.interface, b.node, b.interface);
@@ -411,19 +522,39 @@ fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
             }
         }
     }
-    for route in &plan.routes {
-        let node = network.node(&route.node)?;
-        node.rtnl()
-            .add_route(route.destination, route.prefix, route.gateway)
-            .map_err(|e| {
-                let what = format!(
-                    "add route {}/{} via {}",
-                    route.destination, route.prefix, route.gateway
-                );
-                node.netlink(what, e)
-            })?;
+    for (node, key, value) in &plan.sysctls {
+        network.node(node)?.sysctl(key, value)?;
+    }
+    network.routes = plan.routes;
+    for route in &network.routes {
+        network.node(&route.node)?.add_route(route)?;
     }
     Ok(network)
+}
+
+/// The `/proc/sys` file of a dotted `net.` sysctl key. As with `sysctl`,
+/// `.` separates the parts and `/` stands for a `.` inside one (an
+/// interface called `eth0.5` is `net.ipv4.conf.eth0/5.forwarding`).
+pub(crate) fn sysctl_path(key: &str) -> Result<String, NetworkError> {
+    let invalid = |reason| NetworkError::InvalidSysctl {
+        key: key.to_owned(),
+        reason,
+    };
+    let Some(rest) = key.strip_prefix("net.") else {
+        return Err(invalid("only `net.` settings belong to a node's namespace"));
+    };
+    let parts: Vec<&str> = rest.split('.').collect();
+    if parts
+        .iter()
+        .any(|part| part.is_empty() || *part == "/" || part.contains(".."))
+    {
+        return Err(invalid("it has an empty part"));
+    }
+    if key.contains('\0') || key.chars().any(char::is_whitespace) {
+        return Err(invalid("it contains white space or a NUL byte"));
+    }
+    let parts: Vec<String> = parts.iter().map(|part| part.replace('/', ".")).collect();
+    Ok(format!("/proc/sys/net/{}", parts.join("/")))
 }
 
 /// How long a link that was set up may take to be running.
@@ -435,7 +566,8 @@ const FIRST_INDEX: u32 = 1000;
 
 /// Sets up the calling thread's namespace (`/proc/sys/net` shows the
 /// namespace of the thread that opens it): the kernel's defaults instead
-/// of the host's (see `settings`); no IPv6 duplicate address detection on
+/// of the host's (see `settings`); IPv6 addresses kept while an interface
+/// is down, as IPv4 ones are; no IPv6 duplicate address detection on
 /// interfaces made from now on, so that their link-local addresses are
 /// usable at once and neighbour discovery works from the first packet
 /// (tests must not wait a second for it); and, on a router, IPv4 and IPv6
@@ -443,6 +575,11 @@ const FIRST_INDEX: u32 = 1000;
 fn configure(router: bool) -> Result<(), (String, std::io::Error)> {
     settings::reset()?;
     settings::write(&["/proc/sys/net/ipv6/conf/default/accept_dad"], "0")?;
+    let keep = [
+        "/proc/sys/net/ipv6/conf/all/keep_addr_on_down",
+        "/proc/sys/net/ipv6/conf/default/keep_addr_on_down",
+    ];
+    settings::write(&keep, "1")?;
     if router {
         let forwarding = [
             "/proc/sys/net/ipv4/ip_forward",
@@ -497,6 +634,14 @@ pub enum NetworkError {
         /// The second.
         second: String,
     },
+    /// Two routes of one node to one destination (`default` and
+    /// `0.0.0.0/0` are the same).
+    DuplicateRoute {
+        /// The node.
+        node: String,
+        /// The destination, as `IP/PREFIX`.
+        destination: String,
+    },
     /// A route whose gateway is on none of the node's links.
     UnreachableGateway {
         /// The node.
@@ -530,6 +675,13 @@ pub enum NetworkError {
         what: String,
         /// The kernel's answer.
         source: std::io::Error,
+    },
+    /// A sysctl key that is not a `net.` setting of this kernel.
+    InvalidSysctl {
+        /// The key as given.
+        key: String,
+        /// Why.
+        reason: &'static str,
     },
     /// A `/proc/sys` setting could not be written.
     Sysctl {
@@ -573,6 +725,10 @@ impl fmt::Display for NetworkError {
             } => {
                 write!(f, "address {address} is given to both {first} and {second}")
             }
+            NetworkError::DuplicateRoute { node, destination } => write!(
+                f,
+                "node {node:?} has two routes to {destination}; give each destination one"
+            ),
             NetworkError::UnreachableGateway { node, gateway } => write!(
                 f,
                 "node {node:?} cannot reach gateway {gateway}: it is in none of the node's \
@@ -589,6 +745,12 @@ impl fmt::Display for NetworkError {
             NetworkError::Namespace(error) => write!(f, "{error}"),
             NetworkError::Netlink { node, what, source } => {
                 write!(f, "node {node:?}: netlink: {what}: {source}")
+            }
+            NetworkError::InvalidSysctl { key, reason } => {
+                write!(
+                    f,
+                    "invalid sysctl {key:?}: {reason}; write it as `sysctl` does, e.g. net.ipv4.ip_forward"
+                )
             }
             NetworkError::Sysctl { node, path, source } => {
                 write!(f, "node {node:?}: write {path}: {source}")

@@ -32,6 +32,44 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 const TCA_OPTIONS: u16 = 2;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
+/// How long to wait for the kernel's answer to one request.
+const ANSWER_PATIENCE: Duration = Duration::from_secs(30);
+
+/// What [`Rtnl::interfaces`] reports of one interface.
+#[derive(Debug)]
+pub(crate) struct LinkState {
+    pub(crate) index: u32,
+    pub(crate) name: String,
+    pub(crate) mac: Option<Vec<u8>>,
+    pub(crate) mtu: Option<u32>,
+    pub(crate) up: bool,
+    pub(crate) carrier: bool,
+    pub(crate) addresses: Vec<(IpAddr, u8)>,
+}
+
+impl LinkState {
+    fn of(link: &LinkMessage) -> LinkState {
+        let mut state = LinkState {
+            index: link.header.index,
+            name: String::new(),
+            mac: None,
+            mtu: None,
+            up: link.header.flags.contains(LinkFlags::Up),
+            carrier: link.header.flags.contains(LinkFlags::LowerUp),
+            addresses: Vec::new(),
+        };
+        for attribute in &link.attributes {
+            match attribute {
+                LinkAttribute::IfName(name) => state.name.clone_from(name),
+                LinkAttribute::Address(mac) => state.mac = Some(mac.clone()),
+                LinkAttribute::Mtu(mtu) => state.mtu = Some(*mtu),
+                _ => {}
+            }
+        }
+        state
+    }
+}
+
 /// An rtnetlink socket in one network namespace.
 #[derive(Debug)]
 pub(crate) struct Rtnl {
@@ -45,6 +83,26 @@ impl Rtnl {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         socket.bind_auto()?;
         socket.connect(&SocketAddr::new(0, 0))?;
+        // The kernel answers every request at once; a bound all the same, so
+        // that nothing can wait for ever.
+        let timeout = libc::timeval {
+            tv_sec: ANSWER_PATIENCE.as_secs() as libc::time_t,
+            tv_usec: 0,
+        };
+        // SAFETY: SO_RCVTIMEO reads one timeval, which lives on our stack
+        // for the whole call; the socket is ours.
+        let rc = unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&raw const timeout).cast(),
+                size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
         Ok(Rtnl {
             socket,
             sequence: 0,
@@ -94,7 +152,9 @@ impl Rtnl {
 
     /// The index of the interface called `name`.
     pub(crate) fn index_of(&mut self, name: &str) -> io::Result<u32> {
-        self.link(name).map(|(index, _, _)| index)
+        let mut index = None;
+        self.get_link(name, |link| index = Some(link.header.index))?;
+        index.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
     }
 
     /// Waits until interface `name`, if it has a carrier (its peer is up),
@@ -172,25 +232,41 @@ impl Rtnl {
         })
     }
 
-    /// The index, MTU and up flag of the interface called `name`.
-    pub(crate) fn link(&mut self, name: &str) -> io::Result<(u32, Option<u32>, bool)> {
-        let mut link = LinkMessage::default();
-        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
-        let mut found = None;
-        self.exchange(RouteNetlinkMessage::GetLink(link), 0, |reply| {
-            if let RouteNetlinkMessage::NewLink(link) = reply {
-                let mtu = link.attributes.iter().find_map(|a| match a {
-                    LinkAttribute::Mtu(mtu) => Some(*mtu),
-                    _ => None,
-                });
-                found = Some((
-                    link.header.index,
-                    mtu,
-                    link.header.flags.contains(LinkFlags::Up),
-                ));
-            }
-        })?;
-        found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
+    /// Every interface of the namespace with its addresses, in index order.
+    pub(crate) fn interfaces(&mut self) -> io::Result<Vec<LinkState>> {
+        let mut links = Vec::new();
+        self.exchange(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+            |reply| {
+                if let RouteNetlinkMessage::NewLink(link) = reply {
+                    links.push(LinkState::of(&link));
+                }
+            },
+        )?;
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut query = AddressMessage::default();
+            query.header.family = family;
+            self.exchange(
+                RouteNetlinkMessage::GetAddress(query),
+                NLM_F_DUMP,
+                |reply| {
+                    if let RouteNetlinkMessage::NewAddress(address) = reply {
+                        let ip = address.attributes.iter().fold(None, |found, a| match a {
+                            AddressAttribute::Local(ip) => Some(*ip),
+                            AddressAttribute::Address(ip) => found.or(Some(*ip)),
+                            _ => found,
+                        });
+                        let link = links.iter_mut().find(|l| l.index == address.header.index);
+                        if let (Some(ip), Some(link)) = (ip, link) {
+                            link.addresses.push((ip, address.header.prefix_len));
+                        }
+                    }
+                },
+            )?;
+        }
+        links.sort_by_key(|link| link.index);
+        Ok(links)
     }
 
     /// Sets interface `index` up or down.
@@ -275,9 +351,11 @@ impl Rtnl {
                 .push(RouteAttribute::Destination(destination));
         }
         message.attributes.push(RouteAttribute::Gateway(gateway));
+        // Replacing: `link_up` puts routes back, some of which the kernel
+        // may have kept.
         self.request(
             RouteNetlinkMessage::NewRoute(message),
-            NLM_F_CREATE | NLM_F_EXCL,
+            NLM_F_CREATE | NLM_F_REPLACE,
         )
     }
 

@@ -38,6 +38,7 @@ pub struct NetworkBuilder {
     nodes: Vec<(String, bool)>,
     links: Vec<(Endpoint, Endpoint)>,
     routes: Vec<(String, String, String)>,
+    sysctls: Vec<(String, String, String)>,
 }
 
 /// One end of a link: an interface of a node, with its addresses and MTU.
@@ -102,8 +103,17 @@ impl NetworkBuilder {
         self
     }
 
-    /// Checks the description, then makes the namespaces, links, addresses
-    /// and routes.
+    /// Sets the `net.` sysctl `key` (dotted: `net.ipv4.conf.eth0.rp_filter`)
+    /// to `value` on `node`, once its interfaces exist and before routes
+    /// are added; see [`Node::sysctl`](super::Node::sysctl).
+    pub fn sysctl(mut self, node: &str, key: &str, value: &str) -> NetworkBuilder {
+        self.sysctls
+            .push((node.to_owned(), key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Checks the description, then makes the namespaces, links, addresses,
+    /// settings and routes.
     ///
     /// # Errors
     ///
@@ -113,7 +123,10 @@ impl NetworkBuilder {
     /// [`InvalidInterfaceName`](NetworkError::InvalidInterfaceName),
     /// [`InvalidAddress`](NetworkError::InvalidAddress),
     /// [`ConflictingAddress`](NetworkError::ConflictingAddress),
-    /// [`UnreachableGateway`](NetworkError::UnreachableGateway). While
+    /// [`UnreachableGateway`](NetworkError::UnreachableGateway),
+    /// [`DuplicateRoute`](NetworkError::DuplicateRoute),
+    /// [`InvalidSysctl`](NetworkError::InvalidSysctl) (a key outside `net.`
+    /// or malformed; one the kernel lacks is found while making it). While
     /// making it: [`Namespace`](NetworkError::Namespace) (no namespaces to
     /// be had), [`Netlink`](NetworkError::Netlink) (the kernel refused a
     /// request, e.g. `EOPNOTSUPP` for veth without `CONFIG_VETH`),
@@ -213,6 +226,15 @@ impl NetworkBuilder {
             if !reachable {
                 return Err(NetworkError::UnreachableGateway { node, gateway });
             }
+            let same = |route: &RouteSpec| {
+                route.node == node && route.destination == destination && route.prefix == prefix
+            };
+            if routes.iter().any(same) {
+                return Err(NetworkError::DuplicateRoute {
+                    node,
+                    destination: format!("{destination}/{prefix}"),
+                });
+            }
             routes.push(RouteSpec {
                 node,
                 destination,
@@ -220,10 +242,17 @@ impl NetworkBuilder {
                 gateway,
             });
         }
+        let mut sysctls = Vec::new();
+        for (node, key, value) in self.sysctls {
+            known(&node)?;
+            super::sysctl_path(&key)?;
+            sysctls.push((node, key, value));
+        }
         Ok(Plan {
             nodes,
             links,
             routes,
+            sysctls,
         })
     }
 }
@@ -233,6 +262,8 @@ pub(super) struct Plan {
     pub(super) nodes: Vec<NodeSpec>,
     pub(super) links: Vec<(EndSpec, EndSpec)>,
     pub(super) routes: Vec<RouteSpec>,
+    /// (node, key, value), keys checked.
+    pub(super) sysctls: Vec<(String, String, String)>,
 }
 
 pub(super) struct NodeSpec {
@@ -247,6 +278,7 @@ pub(super) struct EndSpec {
     pub(super) mtu: Option<u32>,
 }
 
+#[derive(Debug)]
 pub(super) struct RouteSpec {
     pub(super) node: String,
     pub(super) destination: IpAddr,
@@ -439,6 +471,25 @@ mod tests {
                     .route("a", "fd00::/64", "10.0.0.2"),
                 |e| matches!(e, NetworkError::InvalidAddress { .. }),
             ),
+            (two().sysctl("a", "kernel.hostname", "x"), |e| {
+                matches!(e, NetworkError::InvalidSysctl { .. })
+            }),
+            (two().sysctl("a", "net..ipv4", "1"), |e| {
+                matches!(e, NetworkError::InvalidSysctl { .. })
+            }),
+            (two().sysctl("nobody", "net.ipv4.ip_forward", "1"), |e| {
+                matches!(e, NetworkError::UnknownNode { .. })
+            }),
+            (
+                two()
+                    .link(
+                        end("a", "eth0").address("10.0.0.1/24"),
+                        end("b", "eth0").address("10.0.0.2/24"),
+                    )
+                    .route("a", "default", "10.0.0.2")
+                    .route("a", "0.0.0.0/0", "10.0.0.2"),
+                |e| matches!(e, NetworkError::DuplicateRoute { node, .. } if node == "a"),
+            ),
             (
                 two()
                     .link(
@@ -476,23 +527,25 @@ mod tests {
                 )
                 .route("a", "default", "10.0.0.254")
                 .route("a", "192.168.0.0/16", "10.0.0.254")
-                .route("a", "0.0.0.0/0", "10.0.0.254")
-                .route("a", "::/0", "fd00::fe"),
+                .route("a", "::/0", "fd00::fe")
+                .route("r", "0.0.0.0/0", "10.0.0.1"),
         )
         .unwrap();
         assert_eq!(planned.nodes.len(), 2);
         assert!(planned.nodes[1].router);
-        assert_eq!(planned.routes[0].prefix, 0);
-        assert_eq!(planned.routes[1].prefix, 16);
-        let default4 = "0.0.0.0".parse::<IpAddr>().unwrap();
+        let routes: Vec<_> = planned
+            .routes
+            .iter()
+            .map(|r| (r.node.as_str(), r.destination.to_string(), r.prefix))
+            .collect();
         assert_eq!(
-            (planned.routes[2].destination, planned.routes[2].prefix),
-            (default4, 0)
-        );
-        let default6 = "::".parse::<IpAddr>().unwrap();
-        assert_eq!(
-            (planned.routes[3].destination, planned.routes[3].prefix),
-            (default6, 0)
+            routes,
+            [
+                ("a", "0.0.0.0".to_owned(), 0),
+                ("a", "192.168.0.0".to_owned(), 16),
+                ("a", "::".to_owned(), 0),
+                ("r", "0.0.0.0".to_owned(), 0),
+            ]
         );
     }
 }
