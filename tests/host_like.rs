@@ -93,3 +93,167 @@ fn ip_netns_add_works_in_the_body() {
     assert!(deleted.status.success());
     assert!(NetNs::from_name("blue").is_err());
 }
+
+// --- `#[netns_test(uplink)]`: eth0, default routes, a silent gateway ---
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
+use std::time::Duration;
+
+use netns_test::network::Network;
+
+/// How long a connect that must time out is given.
+const SHORT: Duration = Duration::from_millis(500);
+
+fn assert_times_out(addr: &str) {
+    let addr: SocketAddr = addr.parse().unwrap();
+    let error = TcpStream::connect_timeout(&addr, SHORT).unwrap_err();
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::TimedOut,
+        "connect to {addr}: {error} (a real host behind a firewall waits)"
+    );
+}
+
+/// The source address the kernel picks to reach `to`: which route it takes.
+fn source_for(to: &str) -> IpAddr {
+    let socket = UdpSocket::bind(if to.starts_with('[') {
+        "[::]:0"
+    } else {
+        "0.0.0.0:0"
+    })
+    .unwrap();
+    socket.connect(to).unwrap();
+    socket.local_addr().unwrap().ip()
+}
+
+#[netns_test(uplink)]
+fn uplink_gives_eth0_addresses_and_default_routes(net: &Network) {
+    let test = net.node("test").unwrap();
+    assert_eq!(test.ns(), &NetNs::current().unwrap());
+    let eth0 = net.interface("test", "eth0").unwrap();
+    assert!(eth0.up && eth0.carrier, "{eth0:?}");
+    for address in [("10.0.2.15", 24), ("fd00:2::15", 64)] {
+        let address = (address.0.parse().unwrap(), address.1);
+        assert!(eth0.addresses.contains(&address), "{address:?} in {eth0:?}");
+    }
+    // Anywhere is reached through eth0, by the default routes.
+    assert_eq!(
+        source_for("198.51.100.7:9"),
+        "10.0.2.15".parse::<IpAddr>().unwrap()
+    );
+    assert_eq!(
+        source_for("[2001:db8::7]:9"),
+        "fd00:2::15".parse::<IpAddr>().unwrap()
+    );
+    assert!(net.node("gateway").is_ok());
+}
+
+#[netns_test(uplink)]
+fn unroutable_and_refused_connects_time_out_as_behind_a_firewall() {
+    assert_times_out("10.255.255.1:80"); // socket2's connect_timeout_unrouteable
+    assert_times_out("10.0.2.2:80"); // the gateway itself: no reset
+    assert_times_out("[2001:db8::1]:80");
+    assert_times_out("[fd00:2::2]:80");
+}
+
+#[netns_test(uplink)]
+fn the_gateway_answers_ping_and_nothing_else() {
+    assert!(
+        ping(IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2))),
+        "no echo reply from 10.0.2.2"
+    );
+    assert!(
+        ping("fd00:2::2".parse().unwrap()),
+        "no echo reply from fd00:2::2"
+    );
+    // UDP to the gateway: no port unreachable comes back.
+    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+    socket.connect("10.0.2.2:9").unwrap();
+    socket.send(b"anyone?").unwrap();
+    socket.set_read_timeout(Some(SHORT)).unwrap();
+    let error = socket.recv(&mut [0; 16]).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::WouldBlock, "{error}");
+}
+
+#[netns_test(uplink)]
+fn multicast_joins_on_eth0_work() {
+    let group = Ipv4Addr::new(239, 1, 2, 3);
+    let receiver = UdpSocket::bind("0.0.0.0:0").unwrap();
+    receiver
+        .join_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED)
+        .unwrap();
+    let port = receiver.local_addr().unwrap().port();
+    let sender = UdpSocket::bind("10.0.2.15:0").unwrap();
+    sender.send_to(b"to the group", (group, port)).unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buffer = [0; 32];
+    let (n, from) = receiver.recv_from(&mut buffer).unwrap();
+    assert_eq!(&buffer[..n], b"to the group");
+    assert_eq!(from.ip(), IpAddr::V4(Ipv4Addr::new(10, 0, 2, 15)));
+
+    // SAFETY: a NUL-terminated name; the call only reads it.
+    let index = unsafe { libc::if_nametoindex(c"eth0".as_ptr()) };
+    assert_ne!(index, 0, "no eth0: {}", std::io::Error::last_os_error());
+    let receiver6 = UdpSocket::bind("[::]:0").unwrap();
+    let group6: Ipv6Addr = "ff02::1:2:3".parse().unwrap();
+    receiver6.join_multicast_v6(&group6, index).unwrap();
+}
+
+#[netns_test(uplink)]
+fn uplink_with_the_namespace_as_parameter(ns: &NetNs) {
+    assert_eq!(ns, &NetNs::current().unwrap());
+    assert_times_out("10.255.255.1:443");
+}
+
+#[netns_test(uplink)]
+async fn uplink_in_an_async_test() {
+    let connect = tokio::net::TcpStream::connect("10.255.255.1:80");
+    assert!(
+        tokio::time::timeout(SHORT, connect).await.is_err(),
+        "not a timeout"
+    );
+}
+
+/// Sends one ICMP echo request to `to` over a raw socket (the test is root
+/// of its namespace) and waits up to 5 s for the reply.
+fn ping(to: IpAddr) -> bool {
+    let (family, protocol, request, reply) = match to {
+        IpAddr::V4(_) => (libc::AF_INET, libc::IPPROTO_ICMP, 8u8, 0u8),
+        IpAddr::V6(_) => (libc::AF_INET6, libc::IPPROTO_ICMPV6, 128, 129),
+    };
+    // SAFETY: socket(2) with constant arguments; the fd is owned at once.
+    let fd = unsafe { libc::socket(family, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol) };
+    assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a new fd that nothing else owns.
+    let socket = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let socket = std::net::UdpSocket::from(socket); // for its send_to, recv and timeout
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut echo = [request, 0, 0, 0, 0x12, 0x34, 0, 1, b'n', b's'];
+    if to.is_ipv4() {
+        // The kernel sums ICMPv6 itself, not ICMP.
+        let sum = echo
+            .chunks(2)
+            .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
+            .sum::<u32>();
+        let sum = !((sum & 0xffff) + (sum >> 16)) as u16;
+        echo[2..4].copy_from_slice(&sum.to_be_bytes());
+    }
+    socket.send_to(&echo, SocketAddr::new(to, 0)).unwrap();
+    let mut buffer = [0u8; 256];
+    while let Ok(n) = socket.recv(&mut buffer) {
+        // IPv4 raw sockets see the IP header too.
+        let icmp = if to.is_ipv4() {
+            &buffer[usize::from(buffer[0] & 0xf) * 4..n]
+        } else {
+            &buffer[..n]
+        };
+        if icmp.first() == Some(&reply) && icmp.get(4..6) == Some(&[0x12, 0x34][..]) {
+            return true;
+        }
+    }
+    false
+}

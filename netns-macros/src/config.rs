@@ -8,11 +8,18 @@ use syn::{Error, Expr, Lit, Meta, Path, Token};
 use crate::errors::Errors;
 
 /// The options, in the order the "unknown option" error lists them.
-const KEYS: [Key; 4] = [Key::Loopback, Key::Crate, Key::Flavor, Key::WorkerThreads];
+const KEYS: [Key; 5] = [
+    Key::Loopback,
+    Key::Uplink,
+    Key::Crate,
+    Key::Flavor,
+    Key::WorkerThreads,
+];
 
 #[derive(Clone, Copy, PartialEq)]
 enum Key {
     Loopback,
+    Uplink,
     Crate,
     Flavor,
     WorkerThreads,
@@ -22,6 +29,7 @@ impl Key {
     fn name(self) -> &'static str {
         match self {
             Key::Loopback => "loopback",
+            Key::Uplink => "uplink",
             Key::Crate => "crate",
             Key::Flavor => "flavor",
             Key::WorkerThreads => "worker_threads",
@@ -32,6 +40,7 @@ impl Key {
     fn example(self) -> &'static str {
         match self {
             Key::Loopback => "`loopback = true` or `loopback = false`",
+            Key::Uplink => "`uplink`, `uplink = true` or `uplink = false`",
             Key::Crate => "`crate = path::to::netns_test`",
             Key::Flavor => "`flavor = \"current_thread\"` or `flavor = \"multi_thread\"`",
             Key::WorkerThreads => "`worker_threads = 2`",
@@ -56,6 +65,9 @@ enum FlavorName {
 pub(crate) struct Config {
     /// Whether `lo` is brought up in the new namespace.
     pub(crate) loopback: bool,
+    /// Whether the namespace gets `eth0` and default routes through a
+    /// gateway node.
+    pub(crate) uplink: bool,
     /// Path to netns-test, for crates that reach it through a re-export.
     pub(crate) krate: Path,
     // Whether these two are allowed depends on the fn being async, so they
@@ -77,6 +89,7 @@ impl Config {
             })?;
         let mut config = Config {
             loopback: true,
+            uplink: false,
             krate: syn::parse_quote!(::netns_test),
             flavor: None,
             worker_threads: None,
@@ -114,19 +127,32 @@ impl Config {
         seen.push(key);
 
         let value = match &meta {
+            // A flag: `uplink` alone means `uplink = true`.
+            Meta::Path(_) if key == Key::Uplink => {
+                self.uplink = true;
+                return Ok(());
+            }
             Meta::NameValue(name_value) => strip_group(&name_value.value),
             Meta::Path(_) | Meta::List(_) => {
+                let what = if key == Key::Uplink {
+                    "is a flag"
+                } else {
+                    "takes a value"
+                };
                 return Err(Error::new_spanned(
                     &meta,
-                    format!("`{}` takes a value: write {}", key.name(), key.example()),
+                    format!("`{}` {what}: write {}", key.name(), key.example()),
                 ));
             }
         };
         match key {
-            Key::Loopback => match value {
+            Key::Loopback | Key::Uplink => match value {
                 Expr::Lit(syn::ExprLit {
                     lit: Lit::Bool(b), ..
-                }) => self.loopback = b.value,
+                }) if key == Key::Loopback => self.loopback = b.value,
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => self.uplink = b.value,
                 _ => return Err(Error::new_spanned(value, "expected `true` or `false`")),
             },
             Key::Crate => self.krate = parse_crate(value)?,

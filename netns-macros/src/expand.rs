@@ -82,14 +82,16 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     let net = Ident::new("__netns_test_net", Span::call_site());
     // `run` hands the closure the test's namespace; `run_with_network` also
     // a two-host network it builds first.
-    let (runner, params, args) = match param {
-        Param::None => (quote!(run), quote!(#ns: &#private::NetNs), quote!()),
-        Param::NetNs => (quote!(run), quote!(#ns: &#private::NetNs), quote!(#ns)),
-        Param::Network => (
-            quote!(run_with_network),
-            quote!(#ns: &#private::NetNs, #net: &#private::Network),
-            quote!(#net),
-        ),
+    // With `uplink`, `run_with_uplink` builds the test's uplink network
+    // around its namespace, whatever the body takes.
+    let with_net = quote!(#ns: &#private::NetNs, #net: &#private::Network);
+    let (runner, params, args) = match (param, config.uplink) {
+        (Param::None, false) => (quote!(run), quote!(#ns: &#private::NetNs), quote!()),
+        (Param::NetNs, false) => (quote!(run), quote!(#ns: &#private::NetNs), quote!(#ns)),
+        (Param::Network, false) => (quote!(run_with_network), with_net, quote!(#net)),
+        (Param::None, true) => (quote!(run_with_uplink), with_net, quote!()),
+        (Param::NetNs, true) => (quote!(run_with_uplink), with_net, quote!(#ns)),
+        (Param::Network, true) => (quote!(run_with_uplink), with_net, quote!(#net)),
     };
     let call = quote!(#body_fn(#args));
     let closure = match flavor {

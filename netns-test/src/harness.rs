@@ -86,6 +86,26 @@ pub fn run_with_network<T: Termination>(
     })
 }
 
+/// [`run`], with the test's own namespace as node `test` of an uplink
+/// network (see [`network::uplink`](crate::network::uplink)): `eth0`,
+/// addresses and default routes through a silent gateway, built before the
+/// body and dropped after it.
+#[track_caller]
+pub fn run_with_uplink<T: Termination>(
+    options: Options,
+    body: impl FnOnce(&NetNs, &Network) -> T + Send,
+) -> ExitCode {
+    run_checked(options, |ns| {
+        let own = ns
+            .try_clone()
+            .map_err(|e| format!("cannot keep a handle to the test's namespace: {e}"))?;
+        let net = crate::network::uplink::around(own)
+            .map_err(|e| format!("cannot build the test's uplink: {e}"))?;
+        run_netns::make_private()?;
+        Ok(body(ns, &net))
+    })
+}
+
 /// The harness; `body` returns `Err` for a failure of the harness's own
 /// (reported like the others), `Ok` with the test's value otherwise.
 #[track_caller]

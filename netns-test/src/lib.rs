@@ -104,9 +104,22 @@
 //! | option | meaning |
 //! |---|---|
 //! | `loopback = false` | keep `lo` down (it is up by default) |
+//! | `uplink` | a host-like namespace: `eth0` at 10.0.2.15/24 and fd00:2::15/64, default routes through node `gateway` (10.0.2.2, fd00:2::2), which answers ping and drops everything else silently, so unroutable connects time out; `net: &Network` is that network (the test's own namespace is node `test`); see [`network::uplink`] |
 //! | `flavor = "current_thread"` / `"multi_thread"` | the tokio runtime of an `async fn` (default `current_thread`) |
 //! | `worker_threads = N` | worker threads of the `multi_thread` runtime (alone, it implies `multi_thread`) |
 //! | `crate = path` | where to find this crate, for crates that re-export it |
+//!
+//! ```
+//! # use netns_test::netns_test;
+//! #[netns_test(uplink)]
+//! fn behaves_like_a_host_behind_a_firewall() {
+//!     let unroutable = "10.255.255.1:80".parse().unwrap();
+//!     let timeout = std::time::Duration::from_millis(200);
+//!     let error = std::net::TcpStream::connect_timeout(&unroutable, timeout).unwrap_err();
+//!     assert_eq!(error.kind(), std::io::ErrorKind::TimedOut); // not ENETUNREACH
+//! }
+//! # fn main() {}
+//! ```
 //!
 //! Misuse (generic functions, `self`, parameters other than `&NetNs`,
 //! unknown or repeated options, `async fn` without the `tokio` feature) is a
@@ -270,7 +283,7 @@ pub use netns_macros::netns_test;
 /// What `#[netns_test]` expands to calls into this module. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{Options, run, run_with_network};
+    pub use crate::harness::{Options, run, run_with_network, run_with_uplink};
     pub use crate::mode::before_main;
     pub use crate::network::Network;
     #[cfg(feature = "tokio")]

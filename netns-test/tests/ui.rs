@@ -88,6 +88,19 @@ mod expansions_type_check {
         panic!("boom");
     }
 
+    #[netns_test(uplink)]
+    fn uplink() {}
+
+    #[netns_test(uplink)]
+    fn uplink_network(net: &netns_test::network::Network) {
+        let _ = net.node("gateway").unwrap();
+    }
+
+    #[netns_test(uplink, loopback = false)]
+    fn uplink_ns(ns: &NetNs) {
+        let _ = ns;
+    }
+
     /// The constructor each test carries (an `#[unsafe(link_section)]`
     /// static) comes from this crate's macro, so crates that forbid unsafe
     /// code can still use the attribute.

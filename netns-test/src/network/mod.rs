@@ -27,6 +27,7 @@
 mod netem;
 mod netlink;
 mod spec;
+pub mod uplink;
 
 use std::fmt;
 use std::net::IpAddr;
@@ -442,12 +443,17 @@ impl fmt::Debug for Node {
     }
 }
 
-/// Builds the network a validated plan describes.
-fn build(plan: spec::Plan) -> Result<Network, NetworkError> {
+/// Builds the network a validated plan describes; the node called
+/// `adopted.0`, if any, is the namespace `adopted.1` instead of a new one.
+fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, NetworkError> {
     settings::note_inheritance();
+    let mut adopted = adopted;
     let mut nodes = Vec::with_capacity(plan.nodes.len());
     for spec in &plan.nodes {
-        let ns = crate::create::create(true).map_err(NetworkError::Namespace)?;
+        let ns = match adopted.take_if(|(name, _)| *name == spec.name) {
+            Some((_, ns)) => ns,
+            None => crate::create::create(true).map_err(NetworkError::Namespace)?,
+        };
         let rtnl = ns.run(Rtnl::open).map_err(NetworkError::Namespace)?;
         let node = Node {
             name: spec.name.clone(),

@@ -25,8 +25,9 @@ use netlink_packet_route::link::{
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
+use netlink_packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::tc::{TcAttribute, TcHandle, TcMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::{AddressFamily, IpProtocol, RouteNetlinkMessage};
 
 /// `TCA_OPTIONS` from `<linux/rtnetlink.h>`.
 const TCA_OPTIONS: u16 = 2;
@@ -359,6 +360,40 @@ impl Rtnl {
         )
     }
 
+    /// Adds a policy-routing rule at `priority`, for IPv4 (`v6` false) or
+    /// IPv6: matching `protocol` (or every packet), it either looks up
+    /// `table` or, without one, drops the packet (a blackhole: no answer,
+    /// no ICMP error).
+    pub(crate) fn add_rule(
+        &mut self,
+        v6: bool,
+        priority: u32,
+        protocol: Option<IpProtocol>,
+        table: Option<u32>,
+    ) -> io::Result<()> {
+        let mut rule = rule_message(v6, priority);
+        rule.header.action = if table.is_some() {
+            RuleAction::ToTable
+        } else {
+            RuleAction::Blackhole
+        };
+        rule.attributes
+            .extend(protocol.map(RuleAttribute::IpProtocol));
+        rule.attributes.extend(table.map(RuleAttribute::Table));
+        self.request(
+            RouteNetlinkMessage::NewRule(rule),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// Deletes the rule at `priority` that looks up `table`.
+    pub(crate) fn delete_rule(&mut self, v6: bool, priority: u32, table: u32) -> io::Result<()> {
+        let mut rule = rule_message(v6, priority);
+        rule.header.action = RuleAction::ToTable;
+        rule.attributes.push(RuleAttribute::Table(table));
+        self.request(RouteNetlinkMessage::DelRule(rule), 0)
+    }
+
     /// Puts a netem qdisc with these `TCA_OPTIONS` at the root of interface
     /// `index`, replacing whatever is there.
     pub(crate) fn set_netem(&mut self, index: u32, options: Vec<u8>) -> io::Result<()> {
@@ -436,4 +471,16 @@ impl Rtnl {
             }
         }
     }
+}
+
+/// A rule of `priority` for IPv4 or IPv6, matching every packet so far.
+fn rule_message(v6: bool, priority: u32) -> RuleMessage {
+    let mut rule = RuleMessage::default();
+    rule.header.family = if v6 {
+        AddressFamily::Inet6
+    } else {
+        AddressFamily::Inet
+    };
+    rule.attributes.push(RuleAttribute::Priority(priority));
+    rule
 }

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use netns_core::NetNs;
+
 use super::{Network, NetworkError, build};
 
 /// Describes a [`Network`]: its nodes, the links between them, and routes.
@@ -133,7 +135,13 @@ impl NetworkBuilder {
     /// [`Sysctl`](NetworkError::Sysctl). Whatever was made before an error
     /// is released.
     pub fn build(self) -> Result<Network, NetworkError> {
-        build(self.plan()?)
+        build(self.plan()?, None)
+    }
+
+    /// [`build`](NetworkBuilder::build), with node `name` being `ns`, a
+    /// namespace that exists already (the test's own, for `uplink`).
+    pub(crate) fn build_around(self, name: &str, ns: NetNs) -> Result<Network, NetworkError> {
+        build(self.plan()?, Some((name, ns)))
     }
 
     fn plan(self) -> Result<Plan, NetworkError> {
