@@ -59,6 +59,9 @@ fn main() {
     if wanted("network") {
         networks();
     }
+    if wanted("uplink") {
+        uplink();
+    }
     if wanted("scale") {
         scale(&bare);
     }
@@ -361,6 +364,42 @@ fn networks() {
             with_ip.as_secs_f64() / ours.as_secs_f64()
         );
     }
+}
+
+/// What `#[netns_test(uplink)]` adds to a test: the gateway node, the
+/// link, addresses, routes and the gateway's rules.
+fn uplink() {
+    use netns_test::__private::{Options, run, run_with_uplink};
+    const TESTS: u32 = 50;
+    let options = Options {
+        loopback: true,
+        should_panic: None,
+    };
+    println!(
+        "\n#[netns_test] with and without `uplink`: one test at a time, median of 7 rounds of {TESTS}"
+    );
+    let (mut plain, mut uplinked) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        let started = Instant::now();
+        for _ in 0..TESTS {
+            run(options, |_| ());
+        }
+        plain.push(started.elapsed() / TESTS);
+        settle();
+        let started = Instant::now();
+        for _ in 0..TESTS {
+            run_with_uplink(options, |_, _| ());
+        }
+        uplinked.push(started.elapsed() / TESTS);
+        settle();
+    }
+    let (plain, uplinked) = (median(plain), median(uplinked));
+    println!(
+        "  plain {:.2} ms, uplink {:.2} ms per test: uplink adds {:.2} ms",
+        ms(plain),
+        ms(uplinked),
+        ms(uplinked.saturating_sub(plain))
+    );
 }
 
 fn line_network(n: usize) -> netns_test::network::NetworkBuilder {

@@ -347,6 +347,20 @@ fn with_net_limit(limit: u32) -> Result<(), String> {
         .map_err(|e| format!("write max_net_namespaces: {e}"))
 }
 
+/// `each` tests on each of two threads, as libtest runs them on two cores:
+/// each binds port 80 on `lo` and connects to it.
+fn loopback_tests_on_two_threads(each: usize) -> Result<(), String> {
+    on_threads(2, |_| {
+        for _ in 0..each {
+            run(OPTIONS, |_| {
+                let listener = std::net::TcpListener::bind("127.0.0.1:80").unwrap();
+                std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            });
+        }
+        Ok(())
+    })
+}
+
 const OPTIONS: Options = Options {
     loopback: true,
     should_panic: None,
@@ -356,15 +370,7 @@ fn limit_of_one() -> Result<(), String> {
     with_net_limit(1)?;
     // Like libtest with two threads: tests that each need one namespace,
     // where only one can exist at a time. Every one must get its turn.
-    on_threads(2, |_| {
-        for _ in 0..4 {
-            run(OPTIONS, |_| {
-                let listener = std::net::TcpListener::bind("127.0.0.1:80").unwrap();
-                std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-            });
-        }
-        Ok(())
-    })
+    loopback_tests_on_two_threads(4)
 }
 
 fn limit_of_eight_with_networks() -> Result<(), String> {
@@ -678,15 +684,7 @@ fn read_only_proc_sys() -> Result<(), String> {
         || "/proc/sys is still writable".into(),
     )?;
     // The tests still run (whatever the host's settings; they are reported).
-    on_threads(2, |_| {
-        for _ in 0..3 {
-            run(OPTIONS, |_| {
-                let listener = std::net::TcpListener::bind("127.0.0.1:80").unwrap();
-                std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-            });
-        }
-        Ok(())
-    })
+    loopback_tests_on_two_threads(3)
 }
 
 fn host_run_netns_untouched() -> Result<(), String> {

@@ -13,15 +13,18 @@
 //!
 //! Where the host has no `/run/netns` (nothing to mount the tmpfs on, and
 //! creating it would write to the host's `/run`), `/run` itself becomes a
-//! tmpfs in that namespace, holding `netns` and every entry of the host's
-//! `/run` bound back in place, so the test sees the host's `/run` with one
-//! directory more.
+//! tmpfs holding `netns` and every entry of the host's `/run` bound back in
+//! place, so tests see the host's `/run` with one directory more. That is
+//! done once, before `main`, in the test process's own mount namespace (a
+//! slave of the host's; unprivileged, the one it enters anyway), so that a
+//! test pays only for its `unshare` and one tmpfs.
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
@@ -39,6 +42,36 @@ pub(crate) fn make_private() -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| {
         format!("cannot give the test a mount namespace of its own: unshare(CLONE_NEWNS): {e}")
     })?;
+    // Copies of slave mounts are slaves, which send nothing back; mounts
+    // still shared (where `prepare_process` did not run) must be made so.
+    if !PREPARED.load(Ordering::Relaxed) {
+        enslave()?;
+    }
+    if !Path::new(RUN_NETNS).is_dir() {
+        run_with_room_for_netns()?;
+    }
+    tmpfs(RUN_NETNS)
+}
+
+/// Set once the process's mount namespace is a slave of the host's with a
+/// `/run/netns` in it.
+static PREPARED: AtomicBool = AtomicBool::new(false);
+
+/// Before `main` in a test binary: gives the whole process a mount
+/// namespace of its own (unless `own` says it has one already: the
+/// unprivileged world enters one with its user namespace), a slave of the
+/// host's, with room for `/run/netns`; see the module docs. A failure only
+/// leaves each test to do it for itself.
+pub(crate) fn prepare_process(own: bool) {
+    let prepared = (own || unshare(CloneFlags::CLONE_NEWNS).is_ok())
+        && enslave().is_ok()
+        && (Path::new(RUN_NETNS).is_dir() || run_with_room_for_netns().is_ok());
+    PREPARED.store(prepared, Ordering::Relaxed);
+}
+
+/// Makes every mount of the calling thread's mount namespace a slave:
+/// mounts from outside still arrive, none made here leave.
+fn enslave() -> Result<(), String> {
     mount(
         None::<&str>,
         "/",
@@ -46,13 +79,7 @@ pub(crate) fn make_private() -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_SLAVE,
         None::<&str>,
     )
-    .map_err(|e| {
-        format!("cannot make the test's mounts private: mount(/, MS_REC|MS_SLAVE): {e}")
-    })?;
-    if !Path::new(RUN_NETNS).is_dir() {
-        run_with_room_for_netns()?;
-    }
-    tmpfs(RUN_NETNS)
+    .map_err(|e| format!("cannot make the test's mounts private: mount(/, MS_REC|MS_SLAVE): {e}"))
 }
 
 /// Mounts an empty tmpfs on `path`, as `ip netns` would find it.
