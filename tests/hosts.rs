@@ -65,6 +65,10 @@ const SCENARIOS: &[Scenario] = &[
         "a_read_only_proc_sys_is_reported_not_fatal",
         read_only_proc_sys,
     ),
+    (
+        "tests_run_where_mounting_is_refused",
+        mount_refused_tests_still_run,
+    ),
     ("unpin_unmounts_only_namespace_pins", unpin_only_pins),
     (
         "a_test_never_touches_the_hosts_run_netns",
@@ -472,12 +476,20 @@ fn set_uid_is_left_alone() -> Result<(), String> {
     })
 }
 
-/// Installs a seccomp filter that answers `unshare` and `clone` with
-/// `CLONE_NEWNET` with `refusal` (`EPERM`, as container profiles and
-/// AppArmor's `unprivileged_userns` do in effect, or death), and allows
-/// everything else.
+/// What a seccomp filter of [`refuse`] refuses.
+#[derive(Clone, Copy)]
+enum Refused {
+    /// `unshare` and `clone` with `CLONE_NEWNET`, as container profiles
+    /// and AppArmor's `unprivileged_userns` do in effect.
+    NetworkNamespaces,
+    /// `mount`, as Docker's default AppArmor profile does.
+    Mount,
+}
+
+/// Installs a seccomp filter that answers what `refused` names with
+/// `refusal` (`EPERM`, or death), and allows everything else.
 #[cfg(target_arch = "x86_64")]
-fn refuse_network_namespaces(refusal: u32) -> Result<(), String> {
+fn refuse(refused: Refused, refusal: u32) -> Result<(), String> {
     const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
     let stmt = |code: u32, k: u32| libc::sock_filter {
         code: code as u16,
@@ -485,47 +497,37 @@ fn refuse_network_namespaces(refusal: u32) -> Result<(), String> {
         jf: 0,
         k,
     };
-    let jump = |code: u32, k: u32, jt: u8, jf: u8| libc::sock_filter {
-        code: code as u16,
+    let jump = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
         jt,
         jf,
         k,
     };
     let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    let allow = libc::SECCOMP_RET_ALLOW;
-    let refuse = refusal;
-    let filter = [
+    let allow = stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW);
+    let refuse = stmt(libc::BPF_RET | libc::BPF_K, refusal);
+    let mut filter = vec![
         stmt(load, 4), // arch
-        jump(
-            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
-            AUDIT_ARCH_X86_64,
-            1,
-            0,
-        ),
-        stmt(libc::BPF_RET | libc::BPF_K, allow),
+        jump(AUDIT_ARCH_X86_64, 1, 0),
+        allow,
         stmt(load, 0), // syscall number
-        jump(
-            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
-            libc::SYS_unshare as u32,
-            1,
-            0,
-        ),
-        jump(
-            libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
-            libc::SYS_clone as u32,
-            0,
-            2,
-        ),
-        stmt(load, 16), // the flags: args[0], low half
-        jump(
-            libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K,
-            libc::CLONE_NEWNET as u32,
-            1,
-            0,
-        ),
-        stmt(libc::BPF_RET | libc::BPF_K, allow),
-        stmt(libc::BPF_RET | libc::BPF_K, refuse),
     ];
+    match refused {
+        Refused::NetworkNamespaces => filter.extend([
+            jump(libc::SYS_unshare as u32, 1, 0),
+            jump(libc::SYS_clone as u32, 0, 2),
+            stmt(load, 16), // the flags: args[0], low half
+            libc::sock_filter {
+                code: (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16,
+                jt: 1,
+                jf: 0,
+                k: libc::CLONE_NEWNET as u32,
+            },
+            allow,
+            refuse,
+        ]),
+        Refused::Mount => filter.extend([jump(libc::SYS_mount as u32, 0, 1), refuse, allow]),
+    }
     let program = libc::sock_fprog {
         len: filter.len() as u16,
         filter: filter.as_ptr().cast_mut(),
@@ -549,8 +551,23 @@ fn refuse_network_namespaces(refusal: u32) -> Result<(), String> {
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn refuse_network_namespaces(_: u32) -> Result<(), String> {
-    unreachable!("the scenario skips itself off x86_64")
+fn refuse(_: Refused, _: u32) -> Result<(), String> {
+    unreachable!("the scenarios skip themselves off x86_64")
+}
+
+fn mount_refused_tests_still_run() -> Result<(), String> {
+    if cfg!(not(target_arch = "x86_64")) {
+        return skip(
+            "tests_run_where_mounting_is_refused",
+            "the seccomp filter is written for x86_64",
+        );
+    }
+    privileged()?;
+    netns_test::init();
+    refuse(Refused::Mount, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32)?;
+    // No private /run/netns can be had: the tests run all the same (and a
+    // note says so on stderr).
+    loopback_tests_on_two_threads(2)
 }
 
 fn seccomp_refusal_is_left_alone() -> Result<(), String> {
@@ -587,7 +604,7 @@ fn refused_under_seccomp(name: &str, refusal: u32, needles: &[&str]) -> Result<(
         // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
     }
-    refuse_network_namespaces(refusal)?;
+    refuse(Refused::NetworkNamespaces, refusal)?;
     let before = ns_inode("/proc/self/ns/user")?;
     let uid = nix::unistd::geteuid();
     let mode = netns_test::init();

@@ -55,39 +55,52 @@ fn no_fd_or_thread_leaks() -> Result<(), String> {
     for _ in 0..3 {
         one_test()?;
     }
-    let (fds, threads_before) = (open_fds(), settled_threads());
+    let (fds, threads_before) = (open_fds(), settled(test_threads));
     for _ in 0..300 {
         one_test()?;
     }
     check(open_fds() == fds, || {
         format!("fds: {fds} before, {} after 300 tests", open_fds())
     })?;
-    // Fewer is fine (a helper may retire); more must go within 2 s.
-    let started = std::time::Instant::now();
-    while threads() > threads_before && started.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let threads_after = threads();
-    check(threads_after <= threads_before, || {
-        format!("threads: {threads_before} before, {threads_after} after 300 tests (and 2 s)")
+    let threads_after = settled(test_threads);
+    check(threads_after == threads_before, || {
+        format!(
+            "threads other than netns-core's helpers: {threads_before} before, \
+             {threads_after} after 300 tests"
+        )
     })
 }
 
-/// The thread count once threads that were just joined have gone: join
-/// returns when the kernel clears a thread's tid, a little before the task
-/// leaves `/proc/self/task`. Waits (up to 2 s) until it stops falling.
-fn settled_threads() -> usize {
+/// This process's threads but netns-core's helpers, which start and retire
+/// as the library sees fit.
+fn test_threads() -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.trim() != "netns-factory")
+        })
+        .count()
+}
+
+/// `count()` once threads that were just joined have gone: join returns
+/// when the kernel clears a thread's tid, a little before the task leaves
+/// `/proc/self/task`. Waits (up to 2 s) until it has stopped falling.
+fn settled(count: fn() -> usize) -> usize {
     let started = std::time::Instant::now();
-    let mut count = threads();
+    let mut last = count();
     while started.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(5));
-        let now = threads();
-        if now >= count {
-            return count;
+        std::thread::sleep(Duration::from_millis(20));
+        let now = count();
+        if now >= last {
+            return now;
         }
-        count = now;
+        last = now;
     }
-    count
+    last
 }
 
 fn no_namespace_leaks() -> Result<(), String> {

@@ -272,6 +272,19 @@ fn sysctls_are_set_and_read_per_node_and_checked() {
     a.sysctl("net.ipv4.ip_forward", "1").unwrap();
     assert_eq!(a.read_sysctl("net.ipv4.ip_forward").unwrap(), "1");
     assert_eq!(b.read_sysctl("net.ipv4.ip_forward").unwrap(), "0");
+    // Read, not written: a key that escaped /proc/sys/net must not be able
+    // to change the host.
+    for key in [
+        "net.//.//.kernel.hostname",
+        "net.ipv4.conf.//.//.//.kernel.hostname",
+        "net.",
+    ] {
+        let error = a.read_sysctl(key).unwrap_err();
+        assert!(
+            matches!(error, NetworkError::InvalidSysctl { .. }),
+            "{key}: {error:?}"
+        );
+    }
     for key in [
         "kernel.hostname",
         "net.ipv4.no_such_setting",

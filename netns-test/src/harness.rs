@@ -65,7 +65,7 @@ pub struct Options {
 #[track_caller]
 pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Send) -> ExitCode {
     run_checked(options, |ns| {
-        run_netns::make_private()?;
+        run_netns::make_private();
         Ok(body(ns))
     })
 }
@@ -81,7 +81,7 @@ pub fn run_with_network<T: Termination>(
         // Built first, while this thread's state is still the process's, so
         // that the nodes come from the long-lived helpers.
         let net = Network::pair().map_err(|e| format!("cannot build the test's network: {e}"))?;
-        run_netns::make_private()?;
+        run_netns::make_private();
         Ok(body(ns, &net))
     })
 }
@@ -101,7 +101,7 @@ pub fn run_with_uplink<T: Termination>(
             .map_err(|e| format!("cannot keep a handle to the test's namespace: {e}"))?;
         let net = crate::network::uplink::around(own)
             .map_err(|e| format!("cannot build the test's uplink: {e}"))?;
-        run_netns::make_private()?;
+        run_netns::make_private();
         Ok(body(ns, &net))
     })
 }

@@ -104,7 +104,7 @@
 //! | option | meaning |
 //! |---|---|
 //! | `loopback = false` | keep `lo` down (it is up by default) |
-//! | `uplink` | a host-like namespace: `eth0` at 10.0.2.15/24 and fd00:2::15/64, default routes through node `gateway` (10.0.2.2, fd00:2::2), which answers ping and drops everything else silently, so unroutable connects time out; `net: &Network` is that network (the test's own namespace is node `test`); see [`network::uplink`] |
+//! | `uplink` | a host-like namespace: `eth0` at 10.0.2.15/24 and fd00:2::15/64, default routes through node `gateway` (10.0.2.2, fd00:2::2), which answers ping and silently drops TCP, UDP and whatever is for other addresses, so unroutable connects time out; `net: &Network` is that network (the test's own namespace is node `test`); see [`network::uplink`] |
 //! | `flavor = "current_thread"` / `"multi_thread"` | the tokio runtime of an `async fn` (default `current_thread`) |
 //! | `worker_threads = N` | worker threads of the `multi_thread` runtime (alone, it implies `multi_thread`) |
 //! | `crate = path` | where to find this crate, for crates that re-export it |
@@ -220,7 +220,10 @@
 //! the test reaches the host. The host's `/run/netns` is never read or
 //! written, as root or not, and what the test pinned there goes with it.
 //! On a host without `/run/netns`, the test's `/run` is a tmpfs holding the
-//! host's `/run` entries (bound back in place) and an empty `netns`.
+//! host's `/run` entries (bound back in place) and an empty `netns`. Where
+//! mounting is refused (a container profile that denies `mount`), the test
+//! runs all the same with the process's `/run/netns`, and a line on stderr
+//! says so.
 //!
 //! # The same without the macro
 //!

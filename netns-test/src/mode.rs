@@ -68,16 +68,7 @@ static STARTUP: OnceLock<Startup> = OnceLock::new();
 pub extern "C" fn before_main() {
     // A panic must not unwind out of an `extern "C"` fn (it would abort the
     // process before main); settle() does not panic, this is a backstop.
-    let _ = std::panic::catch_unwind(|| {
-        let startup = STARTUP.get_or_init(|| settle(true));
-        // Tests get a private /run/netns each; what every one of them
-        // needs is done here, once, while the process is single-threaded.
-        match startup.mode {
-            Mode::Privileged => crate::run_netns::prepare_process(false),
-            Mode::UserNamespace => crate::run_netns::prepare_process(true),
-            Mode::Unavailable(_) => {}
-        }
-    });
+    let _ = std::panic::catch_unwind(|| STARTUP.get_or_init(|| settle(true)));
 }
 
 /// Settles the world of this process, as every `#[netns_test]` binary does

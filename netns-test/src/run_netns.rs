@@ -12,66 +12,53 @@
 //! last thread and process have.
 //!
 //! Where the host has no `/run/netns` (nothing to mount the tmpfs on, and
-//! creating it would write to the host's `/run`), `/run` itself becomes a
-//! tmpfs holding `netns` and every entry of the host's `/run` bound back in
-//! place, so tests see the host's `/run` with one directory more. That is
-//! done once, before `main`, in the test process's own mount namespace (a
-//! slave of the host's; unprivileged, the one it enters anyway), so that a
-//! test pays only for its `unshare` and one tmpfs.
+//! creating it would write to the host's `/run`), the test's `/run` becomes
+//! a tmpfs holding `netns` and every entry of the host's `/run` bound back
+//! in place, so the test sees the host's `/run` with one directory more (an
+//! entry the host adds to `/run` itself later does not show; what its
+//! directories hold does). All of it happens in the test's own mount
+//! namespace: plain tests and the rest of the process keep the host's view.
+//!
+//! Where mounting is refused (an AppArmor or seccomp profile that denies
+//! `mount`, no `/run` at all), the test runs all the same, with the
+//! process's `/run/netns`, and a line on stderr says so once.
 
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
+use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nix::mount::{MsFlags, mount};
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, unshare};
 
 const RUN: &str = "/run";
 const RUN_NETNS: &str = "/run/netns";
 
 /// Moves the calling thread into a mount namespace of its own where
-/// `/run/netns` is an empty, writable tmpfs; see the module docs.
-///
-/// # Errors
-///
-/// What failed, and why, as a sentence for the test's failure message.
-pub(crate) fn make_private() -> Result<(), String> {
+/// `/run/netns` is an empty, writable tmpfs; see the module docs. Where that
+/// cannot be done, says so once and leaves the thread as it is.
+pub(crate) fn make_private() {
+    if let Err(why) = try_make_private() {
+        static SAID: AtomicBool = AtomicBool::new(false);
+        if !SAID.swap(true, Ordering::Relaxed) {
+            // Past libtest's capture: it concerns every test of the run.
+            let _ = writeln!(
+                std::io::stderr(),
+                "netns_test: note: tests here share the process's /run/netns: {why}"
+            );
+        }
+    }
+}
+
+fn try_make_private() -> Result<(), String> {
     unshare(CloneFlags::CLONE_NEWNS).map_err(|e| {
-        format!("cannot give the test a mount namespace of its own: unshare(CLONE_NEWNS): {e}")
+        format!("unshare(CLONE_NEWNS), for a mount namespace of the test's own: {e}")
     })?;
-    // Copies of slave mounts are slaves, which send nothing back; mounts
-    // still shared (where `prepare_process` did not run) must be made so.
-    if !PREPARED.load(Ordering::Relaxed) {
-        enslave()?;
-    }
-    if !Path::new(RUN_NETNS).is_dir() {
-        run_with_room_for_netns()?;
-    }
-    tmpfs(RUN_NETNS)
-}
-
-/// Set once the process's mount namespace is a slave of the host's with a
-/// `/run/netns` in it.
-static PREPARED: AtomicBool = AtomicBool::new(false);
-
-/// Before `main` in a test binary: gives the whole process a mount
-/// namespace of its own (unless `own` says it has one already: the
-/// unprivileged world enters one with its user namespace), a slave of the
-/// host's, with room for `/run/netns`; see the module docs. A failure only
-/// leaves each test to do it for itself.
-pub(crate) fn prepare_process(own: bool) {
-    let prepared = (own || unshare(CloneFlags::CLONE_NEWNS).is_ok())
-        && enslave().is_ok()
-        && (Path::new(RUN_NETNS).is_dir() || run_with_room_for_netns().is_ok());
-    PREPARED.store(prepared, Ordering::Relaxed);
-}
-
-/// Makes every mount of the calling thread's mount namespace a slave:
-/// mounts from outside still arrive, none made here leave.
-fn enslave() -> Result<(), String> {
+    // Copies of the process's shared mounts would still be its peers:
+    // slaves receive the host's mounts and send nothing back.
     mount(
         None::<&str>,
         "/",
@@ -79,7 +66,11 @@ fn enslave() -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_SLAVE,
         None::<&str>,
     )
-    .map_err(|e| format!("cannot make the test's mounts private: mount(/, MS_REC|MS_SLAVE): {e}"))
+    .map_err(|e| format!("mount(/, MS_REC|MS_SLAVE): {e}"))?;
+    if !Path::new(RUN_NETNS).is_dir() {
+        run_with_room_for_netns()?;
+    }
+    tmpfs(RUN_NETNS)
 }
 
 /// Mounts an empty tmpfs on `path`, as `ip netns` would find it.
@@ -91,15 +82,16 @@ fn tmpfs(path: &str) -> Result<(), String> {
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
         Some("mode=0755"),
     )
-    .map_err(|e| format!("cannot mount a tmpfs on {path}: {e}"))
+    .map_err(|e| format!("mount a tmpfs on {path}: {e}"))
 }
 
 /// Replaces `/run` (in this thread's mount namespace) with a tmpfs that
 /// holds the host's `/run` entries, bound back in place, and an empty
-/// `netns` directory.
+/// `netns` directory. On failure the host's `/run` shows again: half a
+/// `/run` would be worse than none of ours.
 fn run_with_room_for_netns() -> Result<(), String> {
     let failed = |what: &str, e: &dyn std::fmt::Display| {
-        format!("cannot make room for /run/netns in the test's own /run: {what}: {e}")
+        format!("make room for /run/netns in the test's own /run: {what}: {e}")
     };
     // The host's /run, reachable through this fd once the tmpfs hides it.
     let host_run = OpenOptions::new()
@@ -113,21 +105,31 @@ fn run_with_room_for_netns() -> Result<(), String> {
         .collect::<Result<_, _>>()
         .map_err(|e| failed("read /run", &e))?;
     tmpfs(RUN)?;
+    let undo = |why: String| {
+        let _ = umount2(RUN, MntFlags::MNT_DETACH);
+        why
+    };
     for entry in entries {
         let name = entry.file_name();
-        let kind = entry
-            .file_type()
-            .map_err(|e| failed("stat an entry of /run", &e))?;
         let place = Path::new(RUN).join(&name);
-        if kind.is_symlink() {
-            let target = std::fs::read_link(entry.path()).map_err(|e| failed("readlink", &e))?;
-            std::os::unix::fs::symlink(target, &place).map_err(|e| failed("symlink", &e))?;
-            continue;
+        let restored = entry.file_type().and_then(|kind| {
+            if kind.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &place)
+            } else {
+                bind_back(&host_run.join(&name), &place, kind.is_dir(), &name)
+            }
+        });
+        match restored {
+            Ok(()) => {}
+            // Gone from the host's /run meanwhile (a lock file, say).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                let what = format!("put /run/{} back", name.to_string_lossy());
+                return Err(undo(failed(&what, &e)));
+            }
         }
-        bind_back(&host_run.join(&name), &place, kind.is_dir(), &name)
-            .map_err(|e| failed(&format!("bind /run/{} back", name.to_string_lossy()), &e))?;
     }
-    std::fs::create_dir(RUN_NETNS).map_err(|e| failed("mkdir /run/netns", &e))
+    std::fs::create_dir(RUN_NETNS).map_err(|e| undo(failed("mkdir /run/netns", &e)))
 }
 
 /// Binds `from` (with whatever is mounted below it) onto a new `place` of

@@ -191,7 +191,13 @@ impl Network {
         }
         let this = self.node(node)?;
         for route in self.routes.iter().filter(|route| route.node == node) {
-            this.add_route(route)?;
+            match this.add_route(route, true) {
+                // Through another link of the node that is still down: it
+                // comes back with that link.
+                Err(NetworkError::Netlink { source, .. })
+                    if source.raw_os_error() == Some(libc::ENETUNREACH) => {}
+                result => result?,
+            }
         }
         Ok(())
     }
@@ -411,11 +417,11 @@ impl Node {
         })
     }
 
-    /// Adds (or puts back: an existing one is replaced) a route of the
-    /// description.
-    fn add_route(&self, route: &spec::RouteSpec) -> Result<(), NetworkError> {
+    /// Adds a route of the description, or (`again`) puts it back,
+    /// replacing one the kernel kept.
+    fn add_route(&self, route: &spec::RouteSpec, again: bool) -> Result<(), NetworkError> {
         self.rtnl()
-            .add_route(route.destination, route.prefix, route.gateway)
+            .add_route(route.destination, route.prefix, route.gateway, again)
             .map_err(|e| {
                 let what = format!(
                     "add route {}/{} via {}",
@@ -533,7 +539,7 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
     }
     network.routes = plan.routes;
     for route in &network.routes {
-        network.node(&route.node)?.add_route(route)?;
+        network.node(&route.node)?.add_route(route, false)?;
     }
     Ok(network)
 }
@@ -549,17 +555,18 @@ pub(crate) fn sysctl_path(key: &str) -> Result<String, NetworkError> {
     let Some(rest) = key.strip_prefix("net.") else {
         return Err(invalid("only `net.` settings belong to a node's namespace"));
     };
-    let parts: Vec<&str> = rest.split('.').collect();
-    if parts
-        .iter()
-        .any(|part| part.is_empty() || *part == "/" || part.contains(".."))
-    {
-        return Err(invalid("it has an empty part"));
-    }
     if key.contains('\0') || key.chars().any(char::is_whitespace) {
         return Err(invalid("it contains white space or a NUL byte"));
     }
-    let parts: Vec<String> = parts.iter().map(|part| part.replace('/', ".")).collect();
+    // `/` stands for `.` only inside a part; a part that becomes `.` or `..`
+    // would climb out of /proc/sys/net.
+    let parts: Vec<String> = rest.split('.').map(|part| part.replace('/', ".")).collect();
+    if parts
+        .iter()
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err(invalid("it has an empty part, or one that is `.` or `..`"));
+    }
     Ok(format!("/proc/sys/net/{}", parts.join("/")))
 }
 

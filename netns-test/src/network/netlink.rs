@@ -314,12 +314,14 @@ impl Rtnl {
         )
     }
 
-    /// Adds a route to `destination/prefix` (`prefix` 0: the default route) via `gateway`.
+    /// Adds a route to `destination/prefix` (`prefix` 0: the default route)
+    /// via `gateway`; with `replace`, one that exists is replaced.
     pub(crate) fn add_route(
         &mut self,
         destination: IpAddr,
         prefix: u8,
         gateway: IpAddr,
+        replace: bool,
     ) -> io::Result<()> {
         let (family, destination, gateway) = match (destination, gateway) {
             (IpAddr::V4(d), IpAddr::V4(g)) => (
@@ -352,12 +354,11 @@ impl Rtnl {
                 .push(RouteAttribute::Destination(destination));
         }
         message.attributes.push(RouteAttribute::Gateway(gateway));
-        // Replacing: `link_up` puts routes back, some of which the kernel
-        // may have kept.
-        self.request(
-            RouteNetlinkMessage::NewRoute(message),
-            NLM_F_CREATE | NLM_F_REPLACE,
-        )
+        // Replacing only when putting a route back (the kernel may have
+        // kept it); otherwise a route that is there already (a connected
+        // one, say) is an error, not silently changed.
+        let flags = if replace { NLM_F_REPLACE } else { NLM_F_EXCL };
+        self.request(RouteNetlinkMessage::NewRoute(message), NLM_F_CREATE | flags)
     }
 
     /// Adds a policy-routing rule at `priority`, for IPv4 (`v6` false) or

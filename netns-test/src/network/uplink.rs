@@ -16,9 +16,16 @@
 //! The test has default routes through 10.0.2.2 and fd00:2::2 (the
 //! addresses QEMU's user-mode network gives a guest and its gateway). The
 //! gateway answers ARP, neighbour discovery and ping on its own addresses;
-//! every other packet it gets — TCP or UDP to itself, anything for another
-//! address — it drops without a word (policy-routing rules send them to a
-//! blackhole, so not even an ICMP error or a TCP reset comes back).
+//! TCP and UDP to itself and anything for another address it drops without
+//! a word (policy-routing rules send them to a blackhole, so not even an
+//! ICMP error or a TCP reset comes back). Other protocols to its own
+//! addresses (SCTP, say) get the kernel's usual answer.
+//!
+//! The test's own namespace is set up as a node: besides the kernel's
+//! defaults, IPv6 duplicate address detection is off and IPv6 addresses are
+//! kept while a link is down (`accept_dad=0`, `keep_addr_on_down=1` for
+//! interfaces made from then on), as on every node. A kernel without IPv6
+//! cannot have an uplink.
 
 use netlink_packet_route::IpProtocol;
 use netns_core::NetNs;
