@@ -1,3 +1,7 @@
+// A non-test build leaves out the generated #[test] fns, the only users of
+// the imports here.
+#![allow(unused_imports)]
+
 use netns_test::network::Network;
 use netns_test::{NetNs, netns_test};
 
