@@ -257,3 +257,11 @@ fn ping(to: IpAddr) -> bool {
     }
     false
 }
+
+/// Entering the test's mount namespace must not move it: relative paths
+/// in a body mean what they mean in the rest of the process.
+#[netns_test]
+fn the_working_directory_is_the_processs() {
+    let process = std::fs::read_link("/proc/self/cwd").unwrap(); // the main thread's
+    assert_eq!(std::env::current_dir().unwrap(), process);
+}

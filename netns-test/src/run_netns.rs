@@ -15,9 +15,13 @@
 //! creating it would write to the host's `/run`), the test's `/run` becomes
 //! a tmpfs holding `netns` and every entry of the host's `/run` bound back
 //! in place, so the test sees the host's `/run` with one directory more (an
-//! entry the host adds to `/run` itself later does not show; what its
-//! directories hold does). All of it happens in the test's own mount
-//! namespace: plain tests and the rest of the process keep the host's view.
+//! entry the host adds to `/run` itself after the first test does not show;
+//! what its directories hold does). That `/run` is made once, in a
+//! *template* mount namespace that a helper thread builds and leaves; each
+//! test enters it (`setns`, which needs a `CLONE_FS` of the thread's own and
+//! sends the working directory to `/`, so it is put back) and copies it
+//! (`unshare`), at half the cost of rebuilding `/run` per test. Plain tests
+//! and the rest of the process keep the host's view.
 //!
 //! Where mounting is refused (an AppArmor or seccomp profile that denies
 //! `mount`, no `/run` at all), the test runs all the same, with the
@@ -26,13 +30,13 @@
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sched::{CloneFlags, unshare};
+use nix::sched::{CloneFlags, setns, unshare};
 
 const RUN: &str = "/run";
 const RUN_NETNS: &str = "/run/netns";
@@ -54,11 +58,33 @@ pub(crate) fn make_private() {
 }
 
 fn try_make_private() -> Result<(), String> {
-    unshare(CloneFlags::CLONE_NEWNS).map_err(|e| {
-        format!("unshare(CLONE_NEWNS), for a mount namespace of the test's own: {e}")
-    })?;
-    // Copies of the process's shared mounts would still be its peers:
-    // slaves receive the host's mounts and send nothing back.
+    if Path::new(RUN_NETNS).is_dir() {
+        own_copy()?;
+        enslave()?;
+    } else {
+        let template = template()?;
+        let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
+        unshare(CloneFlags::CLONE_FS).map_err(|e| format!("unshare(CLONE_FS): {e}"))?;
+        setns(template, CloneFlags::CLONE_NEWNS)
+            .map_err(|e| format!("setns into the template mount namespace: {e}"))?;
+        std::env::set_current_dir(&cwd)
+            .map_err(|e| format!("chdir back to {}: {e}", cwd.display()))?;
+        // The template's mounts are slaves already, and so are copies.
+        own_copy()?;
+    }
+    tmpfs(RUN_NETNS)
+}
+
+/// Moves the calling thread into a copy of its mount namespace.
+fn own_copy() -> Result<(), String> {
+    unshare(CloneFlags::CLONE_NEWNS)
+        .map_err(|e| format!("unshare(CLONE_NEWNS), for a mount namespace of the test's own: {e}"))
+}
+
+/// Makes every mount of the calling thread's mount namespace a slave:
+/// copies of the process's shared mounts would still be its peers; slaves
+/// receive the host's mounts and send nothing back.
+fn enslave() -> Result<(), String> {
     mount(
         None::<&str>,
         "/",
@@ -66,11 +92,66 @@ fn try_make_private() -> Result<(), String> {
         MsFlags::MS_REC | MsFlags::MS_SLAVE,
         None::<&str>,
     )
-    .map_err(|e| format!("mount(/, MS_REC|MS_SLAVE): {e}"))?;
-    if !Path::new(RUN_NETNS).is_dir() {
-        run_with_room_for_netns()?;
+    .map_err(|e| format!("mount(/, MS_REC|MS_SLAVE): {e}"))
+}
+
+/// The template's fd, [`UNKNOWN`] until a test has needed it, or
+/// [`FAILED`]. Not a `OnceLock`: a child forked while another thread built
+/// it would wait for ever; an inherited fd serves a child as well.
+static TEMPLATE: AtomicI32 = AtomicI32::new(UNKNOWN);
+const UNKNOWN: i32 = -1;
+const FAILED: i32 = -2;
+
+/// The template mount namespace (see the module docs), built on first use
+/// by a helper thread that starts from the calling thread's state (the
+/// process's: tests call this before anything else).
+fn template() -> Result<BorrowedFd<'static>, String> {
+    let known = TEMPLATE.load(Ordering::Acquire);
+    if known == FAILED {
+        return Err("the template mount namespace could not be made (said before)".into());
     }
-    tmpfs(RUN_NETNS)
+    if known < 0 {
+        let built = std::thread::scope(|scope| {
+            let builder = std::thread::Builder::new().name("netns-template".into());
+            let thread = builder
+                .spawn_scoped(scope, build_template)
+                .map_err(|e| format!("start a thread: {e}"))?;
+            thread
+                .join()
+                .unwrap_or_else(|_| Err("its thread panicked".into()))
+        });
+        let fd = match built {
+            Ok(fd) => fd.into_raw_fd(),
+            Err(why) => {
+                TEMPLATE.store(FAILED, Ordering::Release);
+                return Err(format!("build the template mount namespace: {why}"));
+            }
+        };
+        if let Err(theirs) =
+            TEMPLATE.compare_exchange(UNKNOWN, fd, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // Another test built one first: keep that one.
+            // SAFETY: `fd` is ours, unpublished, and closed once.
+            drop(unsafe { OwnedFd::from_raw_fd(fd) });
+            if theirs == FAILED {
+                return Err("the template mount namespace could not be made".into());
+            }
+        }
+    }
+    // SAFETY: a published template fd is never closed.
+    Ok(unsafe { BorrowedFd::borrow_raw(TEMPLATE.load(Ordering::Acquire)) })
+}
+
+/// On a thread of its own, which ends right after: a slave mount namespace
+/// with room for `/run/netns`.
+fn build_template() -> Result<OwnedFd, String> {
+    unshare(CloneFlags::CLONE_FS | CloneFlags::CLONE_NEWNS)
+        .map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
+    enslave()?;
+    run_with_room_for_netns()?;
+    std::fs::File::open("/proc/thread-self/ns/mnt")
+        .map(OwnedFd::from)
+        .map_err(|e| format!("open /proc/thread-self/ns/mnt: {e}"))
 }
 
 /// Mounts an empty tmpfs on `path`, as `ip netns` would find it.
