@@ -139,6 +139,18 @@ fn on_threads(
     })
 }
 
+/// Whether this process is still in user namespace `user_ns` (an inode)
+/// with effective uid `uid`, as it was before a refused attempt to enter one.
+fn left_as_it_started(user_ns: u64, uid: nix::unistd::Uid) -> Result<(), String> {
+    check(ns_inode("/proc/self/ns/user")? == user_ns, || {
+        "the process was moved into a user namespace all the same".into()
+    })?;
+    let now = nix::unistd::geteuid();
+    check(now == uid, || {
+        format!("effective uid changed from {uid} to {now}")
+    })
+}
+
 /// Drops `cap` from every set of the calling thread (capabilities are per thread).
 fn drop_capability(cap: u32) -> Result<(), String> {
     #[repr(C)]
@@ -468,12 +480,7 @@ fn set_uid_is_left_alone() -> Result<(), String> {
             && text.contains("left as it was"),
         || format!("expected a set-uid refusal, got: {text}"),
     )?;
-    check(ns_inode("/proc/self/ns/user")? == before, || {
-        "the process was moved into a user namespace all the same".into()
-    })?;
-    check(nix::unistd::geteuid().as_raw() == 1000, || {
-        format!("effective uid changed to {}", nix::unistd::geteuid())
-    })
+    left_as_it_started(before, nix::unistd::Uid::from_raw(1000))
 }
 
 /// What a seccomp filter of [`refuse`] refuses.
@@ -620,12 +627,7 @@ fn refused_under_seccomp(name: &str, refusal: u32, needles: &[&str]) -> Result<(
             && text.contains("left as it was"),
         || format!("expected the probe's refusal naming {needles:?}, got: {text}"),
     )?;
-    check(ns_inode("/proc/self/ns/user")? == before, || {
-        "the process was moved into a user namespace all the same".into()
-    })?;
-    check(nix::unistd::geteuid() == uid, || {
-        format!("uid changed from {uid} to {}", nix::unistd::geteuid())
-    })
+    left_as_it_started(before, uid)
 }
 
 fn unpin_only_pins() -> Result<(), String> {

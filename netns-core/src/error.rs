@@ -223,6 +223,18 @@ impl Error {
         }
     }
 
+    /// An [`Error::Syscall`] for a failed `std` call; an error without an
+    /// OS code (none of the calls this crate makes gives one) counts as `EIO`.
+    pub(crate) fn io(
+        op: Op,
+        syscall: &'static str,
+        path: Option<&Path>,
+        error: &std::io::Error,
+    ) -> Error {
+        let errno = Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
+        Error::sys(op, syscall, path, errno)
+    }
+
     /// The operation that failed, where the error names one.
     pub fn op(&self) -> Option<Op> {
         match self {

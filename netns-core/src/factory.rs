@@ -229,10 +229,8 @@ pub(crate) fn loopback(fd: BorrowedFd<'_>) -> Result<()> {
 }
 
 fn duplicate(op: Op, fd: BorrowedFd<'_>) -> Result<OwnedFd> {
-    fd.try_clone_to_owned().map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EMFILE));
-        Error::sys(op, "fcntl(F_DUPFD_CLOEXEC)", None, errno)
-    })
+    fd.try_clone_to_owned()
+        .map_err(|e| Error::io(op, "fcntl(F_DUPFD_CLOEXEC)", None, &e))
 }
 
 /// Runs `task` on a factory (or, see the module docs, a fresh thread) and

@@ -229,7 +229,7 @@ impl NetNs {
         let id = nsfile::validate_net(Op::FromFd, fd)?;
         let owned = fd
             .try_clone_to_owned()
-            .map_err(|e| io_error(Op::FromFd, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
+            .map_err(|e| Error::io(Op::FromFd, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
         Ok(NetNs::from_parts(owned, id, None))
     }
 
@@ -242,7 +242,7 @@ impl NetNs {
         let fd = self
             .fd
             .try_clone()
-            .map_err(|e| io_error(Op::TryClone, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
+            .map_err(|e| Error::io(Op::TryClone, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
         Ok(NetNs {
             fd,
             id: self.id,
@@ -421,7 +421,7 @@ impl NetNs {
             .create_new(true)
             .mode(0o444)
             .open(path)
-            .map_err(|e| io_error(Op::Pin, "open(O_CREAT|O_EXCL)", Some(path), &e))?;
+            .map_err(|e| Error::io(Op::Pin, "open(O_CREAT|O_EXCL)", Some(path), &e))?;
         let source = format!("/proc/thread-self/fd/{}", self.fd());
         let mounted = mount(
             Some(source.as_str()),
@@ -474,7 +474,7 @@ pub fn unpin(path: impl AsRef<Path>) -> Result<()> {
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| io_error(Op::Unpin, "open(O_PATH|O_NOFOLLOW)", Some(path), &e))?;
+        .map_err(|e| Error::io(Op::Unpin, "open(O_PATH|O_NOFOLLOW)", Some(path), &e))?;
     let fs = nix::sys::statfs::fstatfs(&at_path)
         .map_err(|errno| Error::sys(Op::Unpin, "fstatfs", Some(path), errno))?;
     if fs.filesystem_type() != nix::sys::statfs::NSFS_MAGIC {
@@ -485,12 +485,7 @@ pub fn unpin(path: impl AsRef<Path>) -> Result<()> {
     }
     umount2(path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW)
         .map_err(|errno| Error::sys(Op::Unpin, "umount2(MNT_DETACH)", Some(path), errno))?;
-    std::fs::remove_file(path).map_err(|e| io_error(Op::Unpin, "unlink", Some(path), &e))
-}
-
-fn io_error(op: Op, syscall: &'static str, path: Option<&Path>, error: &std::io::Error) -> Error {
-    let errno = Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
-    Error::sys(op, syscall, path, errno)
+    std::fs::remove_file(path).map_err(|e| Error::io(Op::Unpin, "unlink", Some(path), &e))
 }
 
 impl fmt::Debug for NetNs {

@@ -62,10 +62,7 @@ pub(crate) fn open(op: Op, path: &Path) -> Result<OwnedFd> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map(OwnedFd::from)
-        .map_err(|e| {
-            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-            Error::sys(op, "open", Some(path), errno)
-        })
+        .map_err(|e| Error::io(op, "open", Some(path), &e))
 }
 
 /// Checks that `fd` is an nsfs file of a network namespace and returns its id.

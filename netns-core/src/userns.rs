@@ -307,15 +307,8 @@ fn write_all_at_once(path: &CStr, contents: &[u8]) -> bool {
 fn write_proc(path: &CStr, contents: &str) -> Result<()> {
     let path = path.to_str().unwrap_or("/proc/self");
     // One write(2): the kernel accepts an id map only in a single write.
-    std::fs::write(path, contents).map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        Error::sys(
-            Op::EnterUserNamespace,
-            "write",
-            Some(Path::new(path)),
-            errno,
-        )
-    })
+    std::fs::write(path, contents)
+        .map_err(|e| Error::io(Op::EnterUserNamespace, "write", Some(Path::new(path)), &e))
 }
 
 /// How many threads the process runs, if `/proc` can tell.

@@ -16,19 +16,28 @@ const ENOSPC_PATIENCE: Duration = Duration::from_secs(10);
 /// `NetNs::new` (or `new_with_loopback`), retrying `ENOSPC` with a bounded
 /// exponential backoff, unless no namespace will ever come.
 pub(crate) fn create(loopback: bool) -> Result<NetNs, Error> {
+    let make = if loopback {
+        NetNs::new_with_loopback
+    } else {
+        NetNs::new
+    };
+    patiently(ENOSPC_PATIENCE, make)
+}
+
+/// `make()` again while it meets `ENOSPC`, for up to `patience`, unless the
+/// limit reads 0 (see [`refused`]).
+pub(crate) fn patiently(
+    patience: Duration,
+    make: impl Fn() -> Result<NetNs, Error>,
+) -> Result<NetNs, Error> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        let created = if loopback {
-            NetNs::new_with_loopback()
-        } else {
-            NetNs::new()
-        };
-        match created {
+        match make() {
             Err(error)
                 if error.errno() == Some(Errno::ENOSPC)
                     && !refused(&error)
-                    && started.elapsed() < ENOSPC_PATIENCE =>
+                    && started.elapsed() < patience =>
             {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));

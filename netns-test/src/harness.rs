@@ -64,10 +64,7 @@ pub struct Options {
 /// for any test returning `Result`) and fails the test.
 #[track_caller]
 pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Send) -> ExitCode {
-    run_checked(options, |ns| {
-        run_netns::make_private();
-        Ok(body(ns))
-    })
+    run_checked(options, |_| Ok(()), |ns, ()| body(ns))
 }
 
 /// [`run`], with a two-host [`Network::pair`] built (from inside the test's
@@ -77,13 +74,9 @@ pub fn run_with_network<T: Termination>(
     options: Options,
     body: impl FnOnce(&NetNs, &Network) -> T + Send,
 ) -> ExitCode {
-    run_checked(options, |ns| {
-        // Built first, while this thread's state is still the process's, so
-        // that the nodes come from the long-lived helpers.
-        let net = Network::pair().map_err(|e| format!("cannot build the test's network: {e}"))?;
-        run_netns::make_private();
-        Ok(body(ns, &net))
-    })
+    let pair =
+        |_: &NetNs| Network::pair().map_err(|e| format!("cannot build the test's network: {e}"));
+    run_checked(options, pair, body)
 }
 
 /// [`run`], with the test's own namespace as node `test` of an uplink
@@ -95,23 +88,25 @@ pub fn run_with_uplink<T: Termination>(
     options: Options,
     body: impl FnOnce(&NetNs, &Network) -> T + Send,
 ) -> ExitCode {
-    run_checked(options, |ns| {
+    let uplink = |ns: &NetNs| {
         let own = ns
             .try_clone()
             .map_err(|e| format!("cannot keep a handle to the test's namespace: {e}"))?;
-        let net = crate::network::uplink::around(own)
-            .map_err(|e| format!("cannot build the test's uplink: {e}"))?;
-        run_netns::make_private();
-        Ok(body(ns, &net))
-    })
+        crate::network::uplink::around(own)
+            .map_err(|e| format!("cannot build the test's uplink: {e}"))
+    };
+    run_checked(options, uplink, body)
 }
 
-/// The harness; `body` returns `Err` for a failure of the harness's own
-/// (reported like the others), `Ok` with the test's value otherwise.
+/// The harness: `setup` makes what the body is given besides its namespace
+/// (a network, built inside it) or returns `Err` for a failure of the
+/// harness's own (reported like the others); then the thread gets its
+/// private `/run/netns` and runs `body`.
 #[track_caller]
-fn run_checked<T: Termination>(
+fn run_checked<S, T: Termination>(
     options: Options,
-    body: impl FnOnce(&NetNs) -> Result<T, String> + Send,
+    setup: impl FnOnce(&NetNs) -> Result<S, String> + Send,
+    body: impl FnOnce(&NetNs, &S) -> T + Send,
 ) -> ExitCode {
     let policy = match Unsupported::from_env() {
         Ok(policy) => policy,
@@ -154,7 +149,11 @@ fn run_checked<T: Termination>(
                  {host}, and the test namespace's is {expected}"
             ));
         }
-        body(&ns).map(Termination::report)
+        // Set up first, while this thread's state is still the process's,
+        // so that a network's nodes come from the long-lived helpers.
+        let given = setup(&ns)?;
+        run_netns::make_private();
+        Ok(body(&ns, &given).report())
     });
     drop(ns);
     let code = match ran {

@@ -133,18 +133,8 @@ fn settle(may_enter: bool) -> Startup {
 /// Whether creating a namespace meets `ENOSPC` for a whole second: a limit
 /// of 0 in a user namespace enclosing ours (a full one frees up sooner).
 fn limit_is_zero_further_out() -> bool {
-    let started = std::time::Instant::now();
-    loop {
-        match NetNs::new() {
-            Err(e) if e.errno() == Some(Errno::ENOSPC) => {
-                if started.elapsed() >= std::time::Duration::from_secs(1) {
-                    return true;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            _ => return false,
-        }
-    }
+    crate::create::patiently(std::time::Duration::from_secs(1), NetNs::new)
+        .is_err_and(|e| e.errno() == Some(Errno::ENOSPC))
 }
 
 /// Whether the process is in the initial user namespace, whose uid map is
