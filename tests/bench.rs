@@ -364,6 +364,93 @@ fn networks() {
             with_ip.as_secs_f64() / ours.as_secs_f64()
         );
     }
+    println!(
+        "test networks: build + tear down a LAN of 8 hosts (a bridge in a namespace of its own)"
+    );
+    let ours = median(
+        (0..9)
+            .map(|_| {
+                let started = Instant::now();
+                drop(lan_network(8).build().unwrap());
+                started.elapsed()
+            })
+            .collect(),
+    );
+    if ip_works {
+        let with_ip = median((0..9).map(|_| ip_lan_network(8)).collect());
+        println!(
+            "  8 hosts: ours {:.1} ms, with `ip` commands {:.1} ms: {:.1}x faster",
+            ms(ours),
+            ms(with_ip),
+            with_ip.as_secs_f64() / ours.as_secs_f64()
+        );
+    } else {
+        println!(
+            "  8 hosts: ours {:.1} ms (the `ip` baseline needs root)",
+            ms(ours)
+        );
+    }
+}
+
+/// `n` hosts `h0`.. on one LAN, 10.0.9.1/24 and up.
+fn lan_network(n: usize) -> netns_test::network::NetworkBuilder {
+    use netns_test::network::{Endpoint, Network};
+    let mut builder = Network::builder();
+    for i in 0..n {
+        builder = builder.node(&format!("h{i}"));
+    }
+    builder.lan(
+        "lan",
+        (0..n).map(|i| {
+            Endpoint::new(&format!("h{i}"), "eth0").address(&format!("10.0.9.{}/24", i + 1))
+        }),
+    )
+}
+
+/// The same LAN with iproute2, one command per step, then `ip netns del`.
+fn ip_lan_network(n: usize) -> Duration {
+    let prefix = format!("bench{}", std::process::id());
+    let ip = |args: &[&str]| {
+        let status = status_within(Command::new("ip").args(args)).unwrap();
+        assert!(status.success(), "ip {args:?}");
+    };
+    let switch = format!("{prefix}-lan");
+    let started = Instant::now();
+    ip(&["netns", "add", &switch]);
+    ip(&[
+        "-n",
+        &switch,
+        "link",
+        "add",
+        "br0",
+        "type",
+        "bridge",
+        "forward_delay",
+        "0",
+        "mcast_snooping",
+        "0",
+    ]);
+    ip(&["-n", &switch, "link", "set", "br0", "up"]);
+    for i in 0..n {
+        let host = format!("{prefix}-{i}");
+        let port = format!("port{i}");
+        ip(&["netns", "add", &host]);
+        ip(&["-n", &host, "link", "set", "lo", "up"]);
+        ip(&[
+            "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
+            &host,
+        ]);
+        ip(&["-n", &switch, "link", "set", &port, "master", "br0"]);
+        ip(&["-n", &switch, "link", "set", &port, "up"]);
+        let address = format!("10.0.9.{}/24", i + 1);
+        ip(&["-n", &host, "addr", "add", &address, "dev", "eth0"]);
+        ip(&["-n", &host, "link", "set", "eth0", "up"]);
+    }
+    ip(&["netns", "del", &switch]);
+    for i in 0..n {
+        ip(&["netns", "del", &format!("{prefix}-{i}")]);
+    }
+    started.elapsed()
 }
 
 /// What `#[netns_test(uplink)]` adds to a test: the gateway node, the

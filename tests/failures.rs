@@ -35,6 +35,18 @@ fn quiet_passing() {
     println!("captured and never shown");
 }
 
+fn two_hosts() -> netns_test::network::NetworkBuilder {
+    netns_test::network::Network::builder()
+        .node("client")
+        .node("server")
+}
+
+#[netns_test(network = two_hosts, node = "nobody")]
+#[ignore = "fails on purpose; run by `a_node_the_topology_lacks_fails_the_test`"]
+fn unknown_node() {
+    unreachable!("the body must not run");
+}
+
 /// Runs this test binary with `args` and returns (success, output); a run
 /// that has not ended after a minute is killed and fails the test.
 fn run_self(args: &[&str]) -> (bool, String) {
@@ -79,4 +91,18 @@ fn passing_output_is_captured() {
     assert!(ok, "{out}");
     assert!(out.contains("1 passed"), "{out}");
     assert!(!out.contains("captured and never shown"), "{out}");
+}
+
+#[test]
+fn a_node_the_topology_lacks_fails_the_test() {
+    let (ok, out) = run_self(&["--ignored", "--exact", "unknown_node"]);
+    assert!(!ok, "{out}");
+    for expected in [
+        "test unknown_node ... FAILED",
+        "cannot build the test's network two_hosts() with the body in node \"nobody\"",
+        "no node is called \"nobody\"",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(!out.contains("the body must not run"), "{out}");
 }

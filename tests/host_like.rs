@@ -265,3 +265,110 @@ fn the_working_directory_is_the_processs() {
     let process = std::fs::read_link("/proc/self/cwd").unwrap(); // the main thread's
     assert_eq!(std::env::current_dir().unwrap(), process);
 }
+
+// --- `#[netns_test(network = path, node = "name")]`: reusable topologies ---
+
+use netns_test::get_netns_cookie;
+use netns_test::network::{Endpoint, NetworkBuilder};
+use netns_tests::bounded::{PATIENCE, accept_within, connect_within};
+
+/// client — router — server, IPv4 and IPv6, with default routes.
+fn routed() -> NetworkBuilder {
+    netns_tests::topologies::client_router_server()
+        .route("client", "default", "10.0.1.254")
+        .route("client", "default", "fd01::fe")
+        .route("server", "default", "10.0.2.254")
+        .route("server", "default", "fd02::fe")
+}
+
+/// Serves one connection on `addr` in `node` of `net`, from a thread.
+fn serve_one(net: &Network, node: &str, addr: &str) -> std::thread::JoinHandle<()> {
+    let listener = net
+        .node(node)
+        .unwrap()
+        .run(|| std::net::TcpListener::bind(addr))
+        .unwrap()
+        .unwrap();
+    std::thread::spawn(move || {
+        accept_within(&listener, PATIENCE).unwrap();
+    })
+}
+
+#[netns_test(network = routed)]
+fn the_topology_is_built_for_the_test(net: &Network) {
+    let names: Vec<&str> = net.nodes().map(|node| node.name()).collect();
+    assert_eq!(names, ["client", "router", "server"]);
+    // Without `node`, the body is in a namespace of its own, in none of them.
+    let body = get_netns_cookie().unwrap();
+    for node in net.nodes() {
+        assert_ne!(node.ns().cookie().unwrap(), body, "{}", node.name());
+    }
+    let server = serve_one(net, "server", "10.0.2.1:80");
+    net.node("client")
+        .unwrap()
+        .run(|| connect_within("10.0.2.1:80", PATIENCE))
+        .unwrap()
+        .unwrap();
+    server.join().unwrap();
+}
+
+#[netns_test(network = routed, node = "client")]
+fn the_body_runs_in_its_node(net: &Network) {
+    let client = net.node("client").unwrap();
+    assert_eq!(get_netns_cookie().unwrap(), client.ns().cookie().unwrap());
+    for addr in ["10.0.2.1:80", "[fd02::1]:80"] {
+        let server = serve_one(net, "server", addr);
+        connect_within(addr, PATIENCE).unwrap();
+        server.join().unwrap();
+    }
+    // The node is still the test's: it has its private /run/netns.
+    assert_eq!(std::fs::read_dir("/run/netns").unwrap().count(), 0);
+}
+
+#[netns_test(network = routed, node = "server")]
+fn ns_is_the_nodes_namespace(ns: &NetNs) {
+    assert_eq!(ns, &NetNs::current().unwrap());
+    // Only the server has this address.
+    std::net::TcpListener::bind("10.0.2.1:80").unwrap();
+}
+
+#[netns_test(network = routed, node = "client", flavor = "multi_thread")]
+async fn an_async_body_runs_in_its_node(net: &Network) {
+    let server = serve_one(net, "server", "10.0.2.1:80");
+    let connect = tokio::net::TcpStream::connect("10.0.2.1:80");
+    tokio::time::timeout(PATIENCE, connect)
+        .await
+        .expect("no connection within the patience")
+        .unwrap();
+    // Every worker of the runtime is in the node's namespace too.
+    let cookie = tokio::task::spawn(async { get_netns_cookie().unwrap() })
+        .await
+        .unwrap();
+    assert_eq!(cookie, net.node("client").unwrap().ns().cookie().unwrap());
+    server.join().unwrap();
+}
+
+/// Three hosts on a LAN, the body on the first.
+fn lan_of_three() -> NetworkBuilder {
+    Network::builder().node("a").node("b").node("c").lan(
+        "lan",
+        ["a", "b", "c"].into_iter().enumerate().map(|(i, host)| {
+            Endpoint::new(host, "eth0").address(&format!("192.168.7.{}/24", i + 1))
+        }),
+    )
+}
+
+#[netns_test(network = lan_of_three, node = "a", loopback = false)]
+fn a_lan_topology_with_the_body_on_a_member(net: &Network) {
+    // `loopback = false` applies to the test's own namespace, node "a".
+    let error = std::net::TcpListener::bind("127.0.0.1:80").and_then(|l| {
+        std::net::TcpStream::connect_timeout(&l.local_addr()?, Duration::from_secs(1))
+    });
+    assert!(error.is_err());
+    for peer in ["192.168.7.2:80", "192.168.7.3:80"] {
+        let node = if peer.contains(".2:") { "b" } else { "c" };
+        let server = serve_one(net, node, peer);
+        connect_within(peer, PATIENCE).unwrap();
+        server.join().unwrap();
+    }
+}

@@ -6,11 +6,13 @@
 //!   and `cargo nextest run`.
 //! - [`census`]: counts of the process's open fds and threads, to prove that
 //!   nothing leaks.
+//! - [`topologies`]: networks more than one test file builds.
 //! - [`bounded`]: waits with an upper bound, so that a broken network or a
 //!   stuck process fails a test with a message instead of hanging it.
 
 pub mod census;
 pub mod scenarios;
+pub mod topologies;
 
 /// Waits with an upper bound; shared with the examples, which show the
 /// same discipline to readers.

@@ -3,14 +3,16 @@
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Error, Expr, Lit, Meta, Path, Token};
+use syn::{Error, Expr, Lit, LitStr, Meta, Path, Token};
 
 use crate::errors::Errors;
 
 /// The options, in the order the "unknown option" error lists them.
-const KEYS: [Key; 5] = [
+const KEYS: [Key; 7] = [
     Key::Loopback,
     Key::Uplink,
+    Key::Network,
+    Key::Node,
     Key::Crate,
     Key::Flavor,
     Key::WorkerThreads,
@@ -20,6 +22,8 @@ const KEYS: [Key; 5] = [
 enum Key {
     Loopback,
     Uplink,
+    Network,
+    Node,
     Crate,
     Flavor,
     WorkerThreads,
@@ -30,6 +34,8 @@ impl Key {
         match self {
             Key::Loopback => "loopback",
             Key::Uplink => "uplink",
+            Key::Network => "network",
+            Key::Node => "node",
             Key::Crate => "crate",
             Key::Flavor => "flavor",
             Key::WorkerThreads => "worker_threads",
@@ -41,6 +47,8 @@ impl Key {
         match self {
             Key::Loopback => "`loopback = true` or `loopback = false`",
             Key::Uplink => "`uplink`, `uplink = true` or `uplink = false`",
+            Key::Network => "`network = path::to::topology`",
+            Key::Node => "`node = \"name\"`",
             Key::Crate => "`crate = path::to::netns_test`",
             Key::Flavor => "`flavor = \"current_thread\"` or `flavor = \"multi_thread\"`",
             Key::WorkerThreads => "`worker_threads = 2`",
@@ -68,6 +76,11 @@ pub(crate) struct Config {
     /// Whether the namespace gets `eth0` and default routes through a
     /// gateway node.
     pub(crate) uplink: bool,
+    /// `network = path`: the fn that describes the test's network, and
+    /// `node = "name"`: the node the body runs in. Checked together once
+    /// every option is read, so they keep their tokens.
+    network: Option<(Path, Meta)>,
+    node: Option<(LitStr, Meta)>,
     /// Path to netns-test, for crates that reach it through a re-export.
     pub(crate) krate: Path,
     // Whether these two are allowed depends on the fn being async, so they
@@ -90,6 +103,8 @@ impl Config {
         let mut config = Config {
             loopback: true,
             uplink: false,
+            network: None,
+            node: None,
             krate: syn::parse_quote!(::netns_test),
             flavor: None,
             worker_threads: None,
@@ -99,8 +114,37 @@ impl Config {
         for meta in metas {
             errors.ok(config.set(meta, &mut seen));
         }
+        errors.ok(config.check_network());
         errors.finish()?;
         Ok(config)
+    }
+
+    /// The test's network, if `network = path` was given: the path, and the
+    /// node the body runs in (`None`: the test's own new namespace).
+    pub(crate) fn topology(&self) -> Option<(&Path, Option<&LitStr>)> {
+        let (path, _) = self.network.as_ref()?;
+        Some((path, self.node.as_ref().map(|(name, _)| name)))
+    }
+
+    /// `node` needs `network`; `uplink` builds a network of its own.
+    fn check_network(&self) -> syn::Result<()> {
+        let mut errors = Errors::default();
+        if let (Some((_, meta)), None) = (&self.node, &self.network) {
+            errors.push(Error::new_spanned(
+                meta,
+                "`node` needs `network = path::to::topology`: it names the node of that \
+                 network the body runs in",
+            ));
+        }
+        if let (Some((_, meta)), true) = (&self.network, self.uplink) {
+            errors.push(Error::new_spanned(
+                meta,
+                "`network` and `uplink` can't be combined: `uplink` builds the test's network \
+                 itself; describe the gateway in your topology instead (see \
+                 `netns_test::network::uplink`)",
+            ));
+        }
+        errors.finish()
     }
 
     fn set(&mut self, meta: Meta, seen: &mut Vec<Key>) -> syn::Result<()> {
@@ -155,6 +199,36 @@ impl Config {
                 }) => self.uplink = b.value,
                 _ => return Err(Error::new_spanned(value, "expected `true` or `false`")),
             },
+            Key::Network => {
+                let path = match value {
+                    Expr::Path(expr) if expr.qself.is_none() && expr.attrs.is_empty() => {
+                        expr.path.clone()
+                    }
+                    _ => {
+                        return Err(Error::new_spanned(
+                            value,
+                            "expected the path of a `fn() -> NetworkBuilder`, like \
+                             `network = topologies::office`",
+                        ));
+                    }
+                };
+                self.network = Some((path, meta));
+            }
+            Key::Node => {
+                let name = match value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Str(name),
+                        ..
+                    }) if !name.value().is_empty() => name.clone(),
+                    _ => {
+                        return Err(Error::new_spanned(
+                            value,
+                            "expected a node's name, like `node = \"client\"`",
+                        ));
+                    }
+                };
+                self.node = Some((name, meta));
+            }
             Key::Crate => self.krate = parse_crate(value)?,
             Key::Flavor => {
                 let name = match value {

@@ -80,18 +80,40 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     let private = Ident::new("__netns_test_private", span);
     let ns = Ident::new("__netns_test_ns", Span::call_site());
     let net = Ident::new("__netns_test_net", Span::call_site());
-    // `run` hands the closure the test's namespace; `run_with_network` also
-    // a two-host network it builds first.
-    // With `uplink`, `run_with_uplink` builds the test's uplink network
-    // around its namespace, whatever the body takes.
+    // `run` hands the closure the test's namespace; the others also a
+    // network they build first: the two-host `Network::pair` for a `net`
+    // parameter, the uplink around the test's namespace (whatever the body
+    // takes), or the user's topology.
     let with_net = quote!(#ns: &#private::NetNs, #net: &#private::Network);
-    let (runner, params, args) = match (param, config.uplink) {
-        (Param::None, false) => (quote!(run), quote!(#ns: &#private::NetNs), quote!()),
-        (Param::NetNs, false) => (quote!(run), quote!(#ns: &#private::NetNs), quote!(#ns)),
-        (Param::Network, false) => (quote!(run_with_network), with_net, quote!(#net)),
-        (Param::None, true) => (quote!(run_with_uplink), with_net, quote!()),
-        (Param::NetNs, true) => (quote!(run_with_uplink), with_net, quote!(#ns)),
-        (Param::Network, true) => (quote!(run_with_uplink), with_net, quote!(#net)),
+    let (runner, topology) = if config.uplink {
+        (quote!(run_with_uplink), None)
+    } else if let Some((path, node)) = config.topology() {
+        let node = match node {
+            Some(name) => quote!(::core::option::Option::Some(#name)),
+            None => quote!(::core::option::Option::None),
+        };
+        let topology = quote! {
+            #private::Topology {
+                describe: #path,
+                name: ::core::stringify!(#path),
+                node: #node,
+            },
+        };
+        (quote!(run_with_topology), Some(topology))
+    } else if param == Param::Network {
+        (quote!(run_with_network), None)
+    } else {
+        (quote!(run), None)
+    };
+    let params = if config.uplink || topology.is_some() || param == Param::Network {
+        with_net
+    } else {
+        quote!(#ns: &#private::NetNs)
+    };
+    let args = match param {
+        Param::None => quote!(),
+        Param::NetNs => quote!(#ns),
+        Param::Network => quote!(#net),
     };
     let call = quote!(#body_fn(#args));
     let closure = match flavor {
@@ -108,6 +130,7 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     let run = quote_spanned! {span=>
         #private::#runner(
             #private::Options { loopback: #loopback, should_panic: #should_panic },
+            #topology
             #closure,
         )
     };

@@ -7,7 +7,8 @@ use syn::{Attribute, Error, FnArg, ItemFn, Pat, Type};
 use crate::errors::Errors;
 
 const ONLY_PARAM: &str = "a #[netns_test] fn may take one parameter: `ns: &NetNs` (the \
-     test's namespace) or `net: &Network` (a two-host test network)";
+     test's namespace) or `net: &Network` (the test's network: two hosts, or the one \
+     `network = ...` or `uplink` asks for)";
 
 /// What the test fn takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,8 @@ pub(crate) enum Param {
     None,
     /// `ns: &NetNs`: its namespace.
     NetNs,
-    /// `net: &Network`: a two-host network (`Network::pair`).
+    /// `net: &Network`: the test's network (`Network::pair` unless an
+    /// option asks for another).
     Network,
 }
 

@@ -7,7 +7,7 @@ use netns_core::{Error, NetNs, get_netns_cookie};
 
 use crate::create::{create, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
-use crate::network::Network;
+use crate::network::{Network, NetworkBuilder};
 use crate::{run_netns, settings};
 
 /// The environment variable that decides what a test does where network
@@ -98,6 +98,53 @@ pub fn run_with_uplink<T: Termination>(
     run_checked(options, uplink, body)
 }
 
+/// A test's own network, as `#[netns_test(network = path, node = "name")]`
+/// describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct Topology {
+    /// The fn `network = ...` names.
+    pub describe: fn() -> NetworkBuilder,
+    /// Its path, for messages.
+    pub name: &'static str,
+    /// `node = ...`: the node whose namespace is the test's own, in which
+    /// the body runs. `None`: the body runs in a namespace outside the
+    /// network.
+    pub node: Option<&'static str>,
+}
+
+/// [`run`], with the test's network built from `topology` before the body
+/// and dropped after it; with a `node`, the test's own namespace is that
+/// node, so the body runs inside it.
+#[track_caller]
+pub fn run_with_topology<T: Termination>(
+    options: Options,
+    topology: Topology,
+    body: impl FnOnce(&NetNs, &Network) -> T + Send,
+) -> ExitCode {
+    let build = |ns: &NetNs| {
+        let builder = (topology.describe)();
+        let built = match topology.node {
+            None => builder.build(),
+            Some(node) => {
+                let own = ns
+                    .try_clone()
+                    .map_err(|e| format!("cannot keep a handle to the test's namespace: {e}"))?;
+                builder.build_around(node, own)
+            }
+        };
+        built.map_err(|e| {
+            let name = topology.name;
+            match topology.node {
+                Some(node) => {
+                    format!("cannot build the test's network {name}() with the body in node {node:?}: {e}")
+                }
+                None => format!("cannot build the test's network {name}(): {e}"),
+            }
+        })
+    };
+    run_checked(options, build, body)
+}
+
 /// The harness: `setup` makes what the body is given besides its namespace
 /// (a network, built inside it) or returns `Err` for a failure of the
 /// harness's own (reported like the others); then the thread gets its
@@ -174,6 +221,35 @@ fn run_checked<S, T: Termination>(
     }
 }
 
+/// Says, where it will be seen, that the calling test could not exercise
+/// its subject here and why: a line `skipped: TEST: WHY` on the process's
+/// standard error (libtest captures a test's `println!`/`eprintln!` and
+/// shows it only if the test fails, and a skip that passes silently would
+/// look like success). `TEST` is the thread's name, which libtest sets to
+/// the test's. The test goes on; return from it to end it.
+///
+/// ```
+/// use netns_test::network::{Netem, Network, NetworkError};
+///
+/// # fn f() -> Result<(), NetworkError> {
+/// let net = Network::pair()?;
+/// let delay = Netem::new().delay(std::time::Duration::from_millis(200));
+/// match net.impair("server", "eth0", &delay) {
+///     Ok(()) => { /* exercise the delay */ }
+///     Err(error @ NetworkError::Unsupported { .. }) => {
+///         netns_test::skip(error); // skipped: TEST: netem (...) is unsupported: ...
+///         return Ok(());
+///     }
+///     Err(error) => return Err(error),
+/// }
+/// # Ok(()) }
+/// ```
+pub fn skip(why: impl std::fmt::Display) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("this test");
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}
+
 /// Fails the test for a reason of the harness's, not the body's.
 ///
 /// Usually by panicking with the message. But a `#[should_panic]` test
@@ -239,8 +315,6 @@ fn unavailable(options: Options, policy: Unsupported, mode: &Mode, error: &Error
     let line = format!(
         "skipped: {test}: network namespaces are unavailable ({UNSUPPORTED_ENV}=skip): {error}"
     );
-    // Straight to the process's stderr: libtest would swallow the captured
-    // output of a passing test, and a skip must be seen.
     let _ = writeln!(std::io::stderr(), "{line}");
     match options.should_panic {
         // The panic it expects (its text contains the expected text), so

@@ -105,6 +105,8 @@
 //! |---|---|
 //! | `loopback = false` | keep `lo` down (it is up by default) |
 //! | `uplink` | a host-like namespace: `eth0` at 10.0.2.15/24 and fd00:2::15/64, default routes through node `gateway` (10.0.2.2, fd00:2::2), which answers ping and silently drops TCP, UDP and whatever is for other addresses, so unroutable connects time out; `net: &Network` is that network (the test's own namespace is node `test`); see [`network::uplink`] |
+//! | `network = path` | the test's network is built from `path`, a `fn() -> NetworkBuilder` (one topology, reused by many tests); `net: &Network` is that network |
+//! | `node = "name"` | with `network`: the body runs inside node `name` (the test's own namespace is that node; `ns: &NetNs` is its namespace). A name the topology lacks fails the test |
 //! | `flavor = "current_thread"` / `"multi_thread"` | the tokio runtime of an `async fn` (default `current_thread`) |
 //! | `worker_threads = N` | worker threads of the `multi_thread` runtime (alone, it implies `multi_thread`) |
 //! | `crate = path` | where to find this crate, for crates that re-export it |
@@ -121,8 +123,45 @@
 //! # fn main() {}
 //! ```
 //!
-//! Misuse (generic functions, `self`, parameters other than `&NetNs`,
-//! unknown or repeated options, `async fn` without the `tokio` feature) is a
+//! A topology written once serves every test that names it, and the body can
+//! run in any of its nodes:
+//!
+//! ```
+//! use netns_test::netns_test;
+//! use netns_test::network::{Endpoint, Network, NetworkBuilder};
+//!
+//! /// A client and a server behind a router.
+//! fn routed() -> NetworkBuilder {
+//!     Network::builder()
+//!         .node("client")
+//!         .router("router")
+//!         .node("server")
+//!         .link(
+//!             Endpoint::new("client", "eth0").address("10.0.1.1/24"),
+//!             Endpoint::new("router", "eth0").address("10.0.1.254/24"),
+//!         )
+//!         .link(
+//!             Endpoint::new("router", "eth1").address("10.0.2.254/24"),
+//!             Endpoint::new("server", "eth0").address("10.0.2.1/24"),
+//!         )
+//!         .route("client", "default", "10.0.1.254")
+//!         .route("server", "default", "10.0.2.254")
+//! }
+//!
+//! #[netns_test(network = routed, node = "client")]
+//! fn the_client_reaches_the_server(net: &Network) {
+//!     let server = net.node("server").unwrap();
+//!     let listener = server.run(|| std::net::TcpListener::bind("10.0.2.1:80")).unwrap().unwrap();
+//!     // The body is the client: no `run` needed.
+//!     std::net::TcpStream::connect_timeout(&"10.0.2.1:80".parse().unwrap(), std::time::Duration::from_secs(5)).unwrap();
+//!     drop(listener);
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! Misuse (generic functions, `self`, parameters other than `&NetNs` or
+//! `&Network`, unknown or repeated options, `node` without `network`,
+//! `network` with `uplink`, `async fn` without the `tokio` feature) is a
 //! compile error pointing at the offending token.
 //!
 //! # Without root
@@ -278,7 +317,7 @@ mod run_netns;
 mod runtime;
 mod settings;
 
-pub use harness::UNSUPPORTED_ENV;
+pub use harness::{UNSUPPORTED_ENV, skip};
 pub use mode::{Mode, init, mode};
 pub use netns_core::{self, Error, NetNs, NsId, get_netns_cookie};
 pub use netns_macros::netns_test;
@@ -286,7 +325,9 @@ pub use netns_macros::netns_test;
 /// What `#[netns_test]` expands to calls into this module. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{Options, run, run_with_network, run_with_uplink};
+    pub use crate::harness::{
+        Options, Topology, run, run_with_network, run_with_topology, run_with_uplink,
+    };
     pub use crate::mode::before_main;
     pub use crate::network::Network;
     #[cfg(feature = "tokio")]

@@ -101,6 +101,33 @@ mod expansions_type_check {
         let _ = ns;
     }
 
+    pub(crate) fn two_hosts() -> netns_test::network::NetworkBuilder {
+        netns_test::network::Network::builder()
+            .node("a")
+            .node("b")
+            .link(
+                netns_test::network::Endpoint::new("a", "eth0").address("10.9.0.1/24"),
+                netns_test::network::Endpoint::new("b", "eth0").address("10.9.0.2/24"),
+            )
+    }
+
+    mod topologies {
+        pub(crate) use super::two_hosts;
+    }
+
+    #[netns_test(network = two_hosts)]
+    fn network_option(net: &netns_test::network::Network) {
+        let _ = net.node("b").unwrap();
+    }
+
+    #[netns_test(network = topologies::two_hosts, node = "a")]
+    fn network_node(ns: &NetNs) {
+        assert_eq!(ns, &NetNs::current().unwrap());
+    }
+
+    #[netns_test(node = "b", network = self::two_hosts, loopback = false)]
+    fn network_node_unit() {}
+
     /// The constructor each test carries (an `#[unsafe(link_section)]`
     /// static) comes from this crate's macro, so crates that forbid unsafe
     /// code can still use the attribute.

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! Every node is a network namespace of its own, with `lo` up; links are
-//! veth pairs. Everything is made with netlink messages (no `ip` binary), so
+//! veth pairs; a LAN ([`NetworkBuilder::lan`]) is a bridge in a namespace
+//! of its own with a veth port per member. Everything is made with netlink messages (no `ip` binary), so
 //! it works the same as root and inside the user namespace `netns-test`
 //! enters for unprivileged test processes. Dropping the [`Network`] closes
 //! every namespace, which takes the links with them — whether the test
@@ -51,7 +52,10 @@ pub use self::spec::{Endpoint, NetworkBuilder};
 #[derive(Debug)]
 pub struct Network {
     nodes: Vec<Node>,
-    /// Each link's two ends, as (node, interface).
+    /// The namespaces of the LANs' bridges, named as the LANs.
+    switches: Vec<Node>,
+    /// Each link's two ends, as (node, interface); for a LAN member, the
+    /// other end is (LAN, port).
     links: Vec<[(String, String); 2]>,
     /// The routes the description asked for, put back by `link_up`.
     routes: Vec<spec::RouteSpec>,
@@ -141,6 +145,22 @@ impl Network {
             })
     }
 
+    /// The switch of LAN `name` (see [`NetworkBuilder::lan`]): a namespace
+    /// with bridge `br0` and, for the `n`th member (from 0), port `portn`.
+    /// To watch a LAN's traffic, say.
+    ///
+    /// # Errors
+    ///
+    /// [`NetworkError::UnknownLan`] if there is none.
+    pub fn lan(&self, name: &str) -> Result<&Node, NetworkError> {
+        self.switches
+            .iter()
+            .find(|switch| switch.name == name)
+            .ok_or_else(|| NetworkError::UnknownLan {
+                name: name.to_owned(),
+            })
+    }
+
     /// The nodes, in the order they were declared.
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter()
@@ -184,10 +204,18 @@ impl Network {
             }
         });
         if let Some((peer_node, peer_interface)) = peer {
-            let peer = self.node(peer_node)?;
-            peer.rtnl()
-                .wait_running(peer_interface, RUNNING_PATIENCE)
-                .map_err(|e| peer.netlink(format!("wait for {peer_interface} to run"), e))?;
+            let (peer, port) = match self.node(peer_node) {
+                Ok(node) => (node, false),
+                Err(_) => (self.lan(peer_node)?, true),
+            };
+            let mut rtnl = peer.rtnl();
+            let wait = || format!("wait for {peer_interface} to run");
+            rtnl.wait_running(peer_interface, RUNNING_PATIENCE)
+                .map_err(|e| peer.netlink(wait(), e))?;
+            if port {
+                rtnl.wait_forwarding(peer_interface, RUNNING_PATIENCE)
+                    .map_err(|e| peer.netlink(wait(), e))?;
+            }
         }
         let this = self.node(node)?;
         for route in self.routes.iter().filter(|route| route.node == node) {
@@ -207,33 +235,51 @@ impl Network {
     /// replaces any impairment set before;
     /// [`clear_impairment`](Network::clear_impairment) removes it.
     ///
+    /// Where the kernel has no netem, a rate limit alone is set with the
+    /// token-bucket filter `tbf` instead (see [`Netem::rate`]); anything
+    /// else is [`NetworkError::Unsupported`].
+    ///
     /// # Errors
     ///
     /// [`NetworkError::InvalidImpairment`] for a value out of range;
-    /// [`NetworkError::Unsupported`] if the kernel has no netem
-    /// (`CONFIG_NET_SCH_NETEM`; the kernel answers `ENOENT`);
+    /// [`NetworkError::Unsupported`] naming `CONFIG_NET_SCH_NETEM` if the
+    /// kernel has no netem (it answers `ENOENT` for an unknown queueing
+    /// discipline) and more than a rate limit is asked for;
     /// [`NetworkError::UnknownNode`] and [`NetworkError::Netlink`] as for
     /// [`link_down`](Network::link_down).
     pub fn impair(&self, node: &str, interface: &str, netem: &Netem) -> Result<(), NetworkError> {
         let options = netem.options()?;
-        let result = self
-            .node(node)?
-            .on_interface(interface, "set netem on", |rtnl, index| {
-                rtnl.set_netem(index, options)
-            });
-        match result {
-            // The kernel's answer for an unknown qdisc kind.
-            Err(NetworkError::Netlink { source, .. })
-                if source.raw_os_error() == Some(libc::ENOENT) =>
-            {
-                Err(NetworkError::Unsupported {
-                    what: "netem",
-                    fix: "this kernel has no netem queueing discipline: build it with \
-                          CONFIG_NET_SCH_NETEM or load it with `modprobe sch_netem`",
-                })
-            }
-            result => result,
+        let node = self.node(node)?;
+        let result = node.on_interface(interface, "set netem on", |rtnl, index| {
+            rtnl.set_qdisc(index, "netem", options)
+        });
+        let no_netem = |result: &Result<(), NetworkError>| {
+            matches!(result, Err(NetworkError::Netlink { source, .. })
+                if source.raw_os_error() == Some(libc::ENOENT))
+        };
+        if !no_netem(&result) {
+            return result;
         }
+        let Some(rate) = netem.rate_only() else {
+            return Err(NetworkError::Unsupported {
+                what: "netem (delay, jitter, loss, duplication, reordering)",
+                fix: "this kernel has no netem queueing discipline: build it with \
+                      CONFIG_NET_SCH_NETEM or load it with `modprobe sch_netem` (a rate \
+                      limit alone works without it)",
+            });
+        };
+        let result = node.on_interface(interface, "set tbf on", |rtnl, index| {
+            let mtu = rtnl.mtu(interface)?;
+            rtnl.set_qdisc(index, "tbf", netem::tbf_options(rate, mtu))
+        });
+        if no_netem(&result) {
+            return Err(NetworkError::Unsupported {
+                what: "a rate limit",
+                fix: "this kernel has neither the netem nor the tbf queueing discipline: \
+                      build it with CONFIG_NET_SCH_NETEM or CONFIG_NET_SCH_TBF",
+            });
+        }
+        result
     }
 
     /// Removes the impairment [`impair`](Network::impair) set on
@@ -270,6 +316,33 @@ impl Network {
 }
 
 impl Node {
+    /// A node called `name` in `ns`, with a netlink socket there, after
+    /// `configure` has run inside it.
+    fn open(
+        name: &str,
+        ns: NetNs,
+        configure: impl FnOnce() -> Result<(), (String, std::io::Error)> + Send,
+    ) -> Result<Node, NetworkError> {
+        let (rtnl, configured) = ns
+            .run(|| (Rtnl::open(), configure()))
+            .map_err(NetworkError::Namespace)?;
+        let rtnl = rtnl.map_err(|source| NetworkError::Netlink {
+            node: name.to_owned(),
+            what: "open a netlink socket".into(),
+            source,
+        })?;
+        configured.map_err(|(path, source)| NetworkError::Sysctl {
+            node: name.to_owned(),
+            path,
+            source,
+        })?;
+        Ok(Node {
+            name: name.to_owned(),
+            ns,
+            rtnl: Mutex::new(rtnl),
+        })
+    }
+
     /// The node's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -453,6 +526,13 @@ impl fmt::Debug for Node {
 /// `adopted.0`, if any, is the namespace `adopted.1` instead of a new one.
 fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, NetworkError> {
     settings::note_inheritance();
+    if let Some((name, _)) = &adopted {
+        if !plan.nodes.iter().any(|node| node.name == *name) {
+            return Err(NetworkError::UnknownNode {
+                name: (*name).to_owned(),
+            });
+        }
+    }
     let mut adopted = adopted;
     let mut nodes = Vec::with_capacity(plan.nodes.len());
     for spec in &plan.nodes {
@@ -460,79 +540,111 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
             Some((_, ns)) => ns,
             None => crate::create::create(true).map_err(NetworkError::Namespace)?,
         };
-        let rtnl = ns.run(Rtnl::open).map_err(NetworkError::Namespace)?;
-        let node = Node {
-            name: spec.name.clone(),
-            ns,
-            rtnl: Mutex::new(rtnl.map_err(|e| NetworkError::Netlink {
-                node: spec.name.clone(),
-                what: "open a netlink socket".into(),
-                source: e,
-            })?),
-        };
         let router = spec.router;
-        node.run(|| configure(router))?
-            .map_err(|(path, source)| NetworkError::Sysctl {
-                node: node.name.clone(),
-                path,
-                source,
-            })?;
-        nodes.push(node);
+        nodes.push(Node::open(&spec.name, ns, || configure(router))?);
     }
-    let links = plan
-        .links
-        .iter()
-        .map(|(a, b)| {
-            [
-                (a.node.clone(), a.interface.clone()),
-                (b.node.clone(), b.interface.clone()),
-            ]
-        })
-        .collect();
+    let mut switches = Vec::with_capacity(plan.lans.len());
+    for lan in &plan.lans {
+        let ns = crate::create::create(false).map_err(NetworkError::Namespace)?;
+        switches.push(Node::open(&lan.name, ns, configure_switch)?);
+    }
+    let mut links: Vec<[(String, String); 2]> = Vec::new();
+    for (a, b) in &plan.links {
+        links.push([
+            (a.node.clone(), a.interface.clone()),
+            (b.node.clone(), b.interface.clone()),
+        ]);
+    }
+    for lan in &plan.lans {
+        for (n, member) in lan.members.iter().enumerate() {
+            let port = (lan.name.clone(), format!("port{n}"));
+            links.push([(member.node.clone(), member.interface.clone()), port]);
+        }
+    }
     let mut network = Network {
         nodes,
+        switches,
         links,
         routes: Vec::new(),
     };
-    for (i, (a, b)) in plan.links.iter().enumerate() {
+
+    // Every interface made gets an index of its own (see `Rtnl::add_veth`).
+    let mut next_index = FIRST_INDEX;
+    let mut ends = Vec::new();
+    for (a, b) in &plan.links {
         let (node_a, node_b) = (network.node(&a.node)?, network.node(&b.node)?);
         let what = || format!("create veth {} <-> {}:{}", a.interface, b.node, b.interface);
-        let index = FIRST_INDEX + 2 * i as u32;
         node_a
             .rtnl()
             .add_veth(
                 (&a.interface, a.mtu),
                 (&b.interface, b.mtu),
                 node_b.ns.as_fd(),
-                index,
+                next_index,
             )
             .map_err(|e| node_a.netlink(what(), e))?;
-        // `add_veth` gave the two ends these indexes: no need to look them up.
-        for (end, index) in [(a, index), (b, index + 1)] {
-            let node = network.node(&end.node)?;
-            let mut rtnl = node.rtnl();
-            for &(address, prefix) in &end.addresses {
-                rtnl.add_address(index, address, prefix).map_err(|e| {
-                    node.netlink(format!("add {address}/{prefix} to {}", end.interface), e)
-                })?;
-            }
-            rtnl.set_up(index, true)
-                .map_err(|e| node.netlink(format!("set {} up", end.interface), e))?;
+        ends.extend([(a, next_index), (b, next_index + 1)]);
+        next_index += 2;
+    }
+    let mut ports = Vec::new();
+    for lan in &plan.lans {
+        let switch = network.lan(&lan.name)?;
+        let bridge = next_index;
+        next_index += 1;
+        let mut rtnl = switch.rtnl();
+        rtnl.add_bridge("br0", bridge)
+            .and_then(|()| rtnl.set_up(bridge, true))
+            .map_err(|e| switch.netlink("create bridge br0".into(), e))?;
+        for (n, member) in lan.members.iter().enumerate() {
+            let port = format!("port{n}");
+            let what = || {
+                format!(
+                    "create veth {port} <-> {}:{}",
+                    member.node, member.interface
+                )
+            };
+            rtnl.add_veth(
+                (&port, member.mtu),
+                (&member.interface, member.mtu),
+                network.node(&member.node)?.ns.as_fd(),
+                next_index,
+            )
+            .and_then(|()| rtnl.set_controller(next_index, bridge))
+            .and_then(|()| rtnl.set_up(next_index, true))
+            .map_err(|e| switch.netlink(what(), e))?;
+            ends.push((member, next_index + 1));
+            ports.push((switch, port));
+            next_index += 2;
         }
     }
-    for (i, (a, b)) in plan.links.iter().enumerate() {
-        let index = FIRST_INDEX + 2 * i as u32;
-        for (end, index) in [(a, index), (b, index + 1)] {
-            let node = network.node(&end.node)?;
-            let mut rtnl = node.rtnl();
-            let wait = || format!("wait for {} to run", end.interface);
-            rtnl.wait_running(&end.interface, RUNNING_PATIENCE)
-                .map_err(|e| node.netlink(wait(), e))?;
-            if end.addresses.iter().any(|(address, _)| address.is_ipv6()) {
-                rtnl.wait_addresses(index, RUNNING_PATIENCE)
-                    .map_err(|e| node.netlink(wait(), e))?;
-            }
+    for &(end, index) in &ends {
+        let node = network.node(&end.node)?;
+        let mut rtnl = node.rtnl();
+        for &(address, prefix) in &end.addresses {
+            rtnl.add_address(index, address, prefix).map_err(|e| {
+                node.netlink(format!("add {address}/{prefix} to {}", end.interface), e)
+            })?;
         }
+        rtnl.set_up(index, true)
+            .map_err(|e| node.netlink(format!("set {} up", end.interface), e))?;
+    }
+    for &(end, index) in &ends {
+        let node = network.node(&end.node)?;
+        let mut rtnl = node.rtnl();
+        let wait = || format!("wait for {} to run", end.interface);
+        rtnl.wait_running(&end.interface, RUNNING_PATIENCE)
+            .map_err(|e| node.netlink(wait(), e))?;
+        if end.addresses.iter().any(|(address, _)| address.is_ipv6()) {
+            rtnl.wait_addresses(index, RUNNING_PATIENCE)
+                .map_err(|e| node.netlink(wait(), e))?;
+        }
+    }
+    for (switch, port) in &ports {
+        let wait = |e| switch.netlink(format!("wait for {port} to forward"), e);
+        let mut rtnl = switch.rtnl();
+        rtnl.wait_running(port, RUNNING_PATIENCE)
+            .and_then(|()| rtnl.wait_forwarding(port, RUNNING_PATIENCE))
+            .map_err(wait)?;
     }
     for (node, key, value) in &plan.sysctls {
         network.node(node)?.sysctl(key, value)?;
@@ -603,6 +715,17 @@ fn configure(router: bool) -> Result<(), (String, std::io::Error)> {
     Ok(())
 }
 
+/// Sets up a LAN switch's namespace: its bridge and ports carry frames and
+/// take no part in them, so no IPv6 on them (no link-local addresses, no
+/// neighbour discovery or MLD of their own on the LAN).
+fn configure_switch() -> Result<(), (String, std::io::Error)> {
+    let off = [
+        "/proc/sys/net/ipv6/conf/all/disable_ipv6",
+        "/proc/sys/net/ipv6/conf/default/disable_ipv6",
+    ];
+    settings::write(&off, "1")
+}
+
 /// What can go wrong describing, building or using a [`Network`].
 #[derive(Debug)]
 #[non_exhaustive]
@@ -612,7 +735,12 @@ pub enum NetworkError {
         /// The name.
         name: String,
     },
-    /// Two nodes with one name.
+    /// A name that no LAN has.
+    UnknownLan {
+        /// The name.
+        name: String,
+    },
+    /// Two nodes, two LANs, or a node and a LAN with one name.
     DuplicateNode {
         /// The name.
         name: String,
@@ -718,7 +846,16 @@ impl fmt::Display for NetworkError {
                     "no node is called {name:?}; declare it with .node({name:?})"
                 )
             }
-            NetworkError::DuplicateNode { name } => write!(f, "two nodes are called {name:?}"),
+            NetworkError::UnknownLan { name } => {
+                write!(
+                    f,
+                    "no LAN is called {name:?}; declare it with .lan({name:?}, members)"
+                )
+            }
+            NetworkError::DuplicateNode { name } => write!(
+                f,
+                "two nodes or LANs are called {name:?}; give each its own name"
+            ),
             NetworkError::DuplicateInterface { node, interface } => {
                 write!(f, "node {node:?} has two interfaces called {interface:?}")
             }

@@ -41,6 +41,14 @@ const MAX_DELAY: Duration = Duration::from_secs(60);
 const LIMIT: u32 = 1000;
 const TCA_NETEM_REORDER: u16 = 3;
 const TCA_NETEM_RATE: u16 = 6;
+const TCA_TBF_PARMS: u16 = 1;
+const TCA_TBF_BURST: u16 = 6;
+/// `TC_LINKLAYER_ETHERNET`: sizes are what the interface sends, so the
+/// kernel needs no rate table.
+const LINKLAYER_ETHERNET: u8 = 1;
+/// tbf's queue, in bytes: as many full-size Ethernet frames as netem's
+/// default queue holds packets.
+const TBF_LIMIT: u32 = LIMIT * 1514;
 
 impl Netem {
     /// No impairment yet; add some with the other methods.
@@ -79,10 +87,23 @@ impl Netem {
         self
     }
 
-    /// Limits the rate to `bits_per_second` (at least 8, at most about 34 Gbit/s).
+    /// Limits the rate to `bits_per_second` (at least 8, at most about 34
+    /// Gbit/s). Where the kernel has no netem, a rate limit alone is set
+    /// with `tbf` instead (a token bucket holding one full-size frame or
+    /// 10 ms of traffic, whichever is more).
     pub fn rate(mut self, bits_per_second: u64) -> Netem {
         self.rate = Some(bits_per_second);
         self
+    }
+
+    /// `Some(bits_per_second)` if a rate limit is all this asks for: what
+    /// `tbf` can do in netem's place.
+    pub(super) fn rate_only(&self) -> Option<u64> {
+        let only_rate = Netem {
+            rate: self.rate,
+            ..Netem::default()
+        };
+        if *self == only_rate { self.rate } else { None }
     }
 
     /// Checks every value and encodes netem's `TCA_OPTIONS` payload.
@@ -163,6 +184,30 @@ impl Netem {
     }
 }
 
+/// `tbf`'s `TCA_OPTIONS` for a rate limit of `bits_per_second` (checked
+/// by [`Netem::options`]) on an interface with this `mtu`: a bucket of one
+/// full-size frame or 10 ms of traffic, whichever is more, and a queue of
+/// [`TBF_LIMIT`] bytes.
+pub(super) fn tbf_options(bits_per_second: u64, mtu: u32) -> Vec<u8> {
+    let bytes_per_second = (bits_per_second / 8).min(u64::from(u32::MAX)) as u32;
+    let frame = mtu.saturating_add(14); // the Ethernet header
+    let burst = frame.max(bytes_per_second / 100);
+    let buffer = u128::from(burst) * 1_000_000_000 / u128::from(bytes_per_second) / NS_PER_TICK;
+    // struct tc_tbf_qopt: rate and peak rate (struct tc_ratespec: cell_log,
+    // linklayer, overhead, cell_align, mpu, rate), limit, buffer, mtu.
+    let mut parms = Vec::with_capacity(36);
+    parms.extend_from_slice(&[0, LINKLAYER_ETHERNET, 0, 0, 0, 0, 0, 0]);
+    parms.extend_from_slice(&bytes_per_second.to_ne_bytes());
+    parms.extend_from_slice(&[0; 12]); // no peak rate
+    for field in [TBF_LIMIT, buffer.min(u128::from(u32::MAX)) as u32, 0] {
+        parms.extend_from_slice(&field.to_ne_bytes());
+    }
+    let mut out = Vec::with_capacity(48);
+    push_attribute(&mut out, TCA_TBF_PARMS, &parms);
+    push_attribute(&mut out, TCA_TBF_BURST, &burst.to_ne_bytes());
+    out
+}
+
 /// A duration in psched ticks.
 fn ticks(duration: Duration) -> u32 {
     (duration.as_nanos() / NS_PER_TICK) as u32
@@ -229,5 +274,40 @@ mod tests {
         }
         assert!(Netem::new().loss(100.0).options().is_ok());
         assert_eq!(Netem::new().options().unwrap().len(), 24);
+    }
+
+    #[test]
+    fn only_a_bare_rate_limit_can_fall_back_to_tbf() {
+        assert_eq!(Netem::new().rate(1_000_000).rate_only(), Some(1_000_000));
+        assert_eq!(Netem::new().rate_only(), None);
+        let more = Netem::new().rate(1_000_000);
+        for netem in [
+            more.delay(Duration::from_millis(1)),
+            more.loss(1.0),
+            more.duplicate(1.0),
+        ] {
+            assert_eq!(netem.rate_only(), None, "{netem:?}");
+        }
+    }
+
+    /// `tc qdisc add dev lo root tbf rate 1mbit burst 1514 limit 1514000`,
+    /// as iproute2 6.1 sent it (strace): `TCA_TBF_PARMS`, `TCA_TBF_BURST`
+    /// (then a 1 kB rate table, which the kernel needs only for a link
+    /// layer it is not told).
+    const TBF_FROM_TC: &[u8] = b"\x28\x00\x01\x00\x03\x01\x00\x00\xff\xff\x00\x00\x48\xe8\x01\x00\
+        \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x1a\x17\x00\x42\xe3\x02\x00\
+        \x00\x00\x00\x00\x08\x00\x06\x00\xea\x05\x00\x00";
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn encodes_tbf_options_as_tc_does() {
+        let mut ours = tbf_options(1_000_000, 1500);
+        // tc's cell_log and cell_align describe its rate table.
+        ours[4] = 3;
+        ours[8..10].copy_from_slice(&[0xff, 0xff]);
+        assert_eq!(ours, TBF_FROM_TC);
+        // Fast links get 10 ms worth of tokens.
+        let fast = tbf_options(8_000_000_000, 1500);
+        assert_eq!(&fast[44..48], &10_000_000u32.to_ne_bytes());
     }
 }

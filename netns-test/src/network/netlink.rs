@@ -20,7 +20,8 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    BridgePortState, InfoBridge, InfoBridgePort, InfoData, InfoKind, InfoPortData, InfoVeth,
+    LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -151,6 +152,35 @@ impl Rtnl {
         )
     }
 
+    /// Creates bridge `name` with interface index `index`: a plain switch
+    /// that forwards from the moment a port is up (no spanning tree, no
+    /// forwarding delay) and floods multicast to every port, as an
+    /// unmanaged switch does (no IGMP/MLD snooping).
+    pub(crate) fn add_bridge(&mut self, name: &str, index: u32) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        link.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Bridge),
+            LinkInfo::Data(InfoData::Bridge(vec![
+                InfoBridge::ForwardDelay(0),
+                InfoBridge::MulticastSnooping(false),
+            ])),
+        ]));
+        self.request(
+            RouteNetlinkMessage::NewLink(link),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// Makes interface `index` a port of bridge `bridge`.
+    pub(crate) fn set_controller(&mut self, index: u32, bridge: u32) -> io::Result<()> {
+        let mut link = LinkMessage::default();
+        link.header.index = index;
+        link.attributes.push(LinkAttribute::Controller(bridge));
+        self.request(RouteNetlinkMessage::SetLink(link), 0)
+    }
+
     /// The index of the interface called `name`.
     pub(crate) fn index_of(&mut self, name: &str) -> io::Result<u32> {
         let mut index = None;
@@ -172,6 +202,32 @@ impl Rtnl {
         self.wait_until(patience, what, |rtnl| {
             let flags = rtnl.flags(name)?;
             Ok(flags.contains(LinkFlags::Running) || !flags.contains(LinkFlags::LowerUp))
+        })
+    }
+
+    /// Waits until bridge port `name`, if it has a carrier, forwards.
+    ///
+    /// The bridge learns of a port's carrier from the same kernel work that
+    /// makes the port run, a moment after it; a frame sent in between is
+    /// dropped.
+    pub(crate) fn wait_forwarding(&mut self, name: &str, patience: Duration) -> io::Result<()> {
+        let what = || format!("bridge port {name} still not forwarding after {patience:?}");
+        self.wait_until(patience, what, |rtnl| {
+            let mut forwarding = false;
+            let mut carrier = false;
+            rtnl.get_link(name, |link| {
+                carrier = link.header.flags.contains(LinkFlags::LowerUp);
+                forwarding = link.attributes.iter().any(|attribute| {
+                    let LinkAttribute::LinkInfo(infos) = attribute else {
+                        return false;
+                    };
+                    infos.iter().any(|info| {
+                        matches!(info, LinkInfo::PortData(InfoPortData::BridgePort(port))
+                            if port.contains(&InfoBridgePort::State(BridgePortState::Forwarding)))
+                    })
+                });
+            })?;
+            Ok(forwarding || !carrier)
         })
     }
 
@@ -214,6 +270,13 @@ impl Rtnl {
             std::thread::sleep(Duration::from_micros(200));
         }
         Ok(())
+    }
+
+    /// The MTU of interface `name`.
+    pub(crate) fn mtu(&mut self, name: &str) -> io::Result<u32> {
+        let mut mtu = None;
+        self.get_link(name, |link| mtu = LinkState::of(link).mtu)?;
+        mtu.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no MTU for {name}")))
     }
 
     fn flags(&mut self, name: &str) -> io::Result<LinkFlags> {
@@ -395,13 +458,13 @@ impl Rtnl {
         self.request(RouteNetlinkMessage::DelRule(rule), 0)
     }
 
-    /// Puts a netem qdisc with these `TCA_OPTIONS` at the root of interface
-    /// `index`, replacing whatever is there.
-    pub(crate) fn set_netem(&mut self, index: u32, options: Vec<u8>) -> io::Result<()> {
+    /// Puts a qdisc of `kind` (`netem`, `tbf`) with these `TCA_OPTIONS` at
+    /// the root of interface `index`, replacing whatever is there.
+    pub(crate) fn set_qdisc(&mut self, index: u32, kind: &str, options: Vec<u8>) -> io::Result<()> {
         let mut message = TcMessage::default();
         message.header.index = index as i32;
         message.header.parent = TcHandle::ROOT;
-        message.attributes.push(TcAttribute::Kind("netem".into()));
+        message.attributes.push(TcAttribute::Kind(kind.into()));
         message
             .attributes
             .push(TcAttribute::Other(DefaultNla::new(TCA_OPTIONS, options)));

@@ -7,6 +7,9 @@ use netns_core::NetNs;
 
 use super::{Network, NetworkError, build};
 
+#[cfg(doc)]
+use super::Node;
+
 /// Describes a [`Network`]: its nodes, the links between them, and routes.
 ///
 /// Nothing is created until [`build`](NetworkBuilder::build), which checks
@@ -39,6 +42,7 @@ use super::{Network, NetworkError, build};
 pub struct NetworkBuilder {
     nodes: Vec<(String, bool)>,
     links: Vec<(Endpoint, Endpoint)>,
+    lans: Vec<(String, Vec<Endpoint>)>,
     routes: Vec<(String, String, String)>,
     sysctls: Vec<(String, String, String)>,
 }
@@ -94,6 +98,45 @@ impl NetworkBuilder {
     /// Joins two nodes with a veth link.
     pub fn link(mut self, a: Endpoint, b: Endpoint) -> NetworkBuilder {
         self.links.push((a, b));
+        self
+    }
+
+    /// Puts the interfaces `members` on one Ethernet segment, LAN `name`:
+    /// each member gets a veth whose other end is a port of a bridge (an
+    /// unmanaged switch: no spanning tree, no IGMP/MLD snooping) in a
+    /// namespace of the LAN's own, so ARP, neighbour discovery, broadcast
+    /// and multicast reach every member. Members are described as link ends
+    /// are (addresses, MTU), any number of them, and
+    /// [`Network::link_down`], [`link_up`](Network::link_up) and
+    /// [`impair`](Network::impair) work on them as on link ends.
+    /// [`Network::lan`] is the switch's namespace.
+    ///
+    /// ```no_run
+    /// use netns_test::network::{Endpoint, Network};
+    ///
+    /// // Eight hosts, h1 10.0.3.1 to h8 10.0.3.8, on one segment.
+    /// let hosts: Vec<String> = (1..=8).map(|i| format!("h{i}")).collect();
+    /// let mut builder = Network::builder();
+    /// for host in &hosts {
+    ///     builder = builder.node(host);
+    /// }
+    /// let net = builder
+    ///     .lan(
+    ///         "office",
+    ///         hosts.iter().enumerate().map(|(i, host)| {
+    ///             Endpoint::new(host, "eth0").address(&format!("10.0.3.{}/24", i + 1))
+    ///         }),
+    ///     )
+    ///     .build()?;
+    /// # Ok::<(), netns_test::network::NetworkError>(())
+    /// ```
+    pub fn lan(
+        mut self,
+        name: &str,
+        members: impl IntoIterator<Item = Endpoint>,
+    ) -> NetworkBuilder {
+        self.lans
+            .push((name.to_owned(), members.into_iter().collect()));
         self
     }
 
@@ -161,50 +204,25 @@ impl NetworkBuilder {
                 })
             }
         };
-        let mut interfaces: Vec<(String, String)> = Vec::new();
-        let mut owners: HashMap<IpAddr, String> = HashMap::new();
-        let mut subnets: Vec<(String, IpAddr, u8)> = Vec::new();
-        let mut links = Vec::new();
-        for (a, b) in self.links {
-            let mut ends = Vec::with_capacity(2);
-            for end in [a, b] {
-                known(&end.node)?;
-                check_interface_name(&end.interface)?;
-                let key = (end.node.clone(), end.interface.clone());
-                if interfaces.contains(&key) {
-                    return Err(NetworkError::DuplicateInterface {
-                        node: end.node,
-                        interface: end.interface,
-                    });
-                }
-                interfaces.push(key);
-                let here = format!("{}:{}", end.node, end.interface);
-                let mut addresses = Vec::new();
-                for text in &end.addresses {
-                    let (address, prefix) = parse_cidr(text)?;
-                    if let Some(first) = owners.insert(address, here.clone()) {
-                        return Err(NetworkError::ConflictingAddress {
-                            address,
-                            first,
-                            second: here,
-                        });
-                    }
-                    subnets.push((end.node.clone(), address, prefix));
-                    addresses.push((address, prefix));
-                }
-                ends.push(EndSpec {
-                    node: end.node,
-                    interface: end.interface,
-                    addresses,
-                    mtu: end.mtu,
-                });
-            }
-            let b = ends.pop();
-            let a = ends.pop();
-            if let (Some(a), Some(b)) = (a, b) {
-                links.push((a, b));
+        for (name, _) in &self.lans {
+            if nodes.iter().any(|n| n.name == *name) || lans_named(&self.lans, name) > 1 {
+                return Err(NetworkError::DuplicateNode { name: name.clone() });
             }
         }
+        let mut ends = Ends::default();
+        let mut links = Vec::new();
+        for (a, b) in self.links {
+            links.push((ends.check(a, &known)?, ends.check(b, &known)?));
+        }
+        let mut lans = Vec::new();
+        for (name, members) in self.lans {
+            let members = members
+                .into_iter()
+                .map(|member| ends.check(member, &known))
+                .collect::<Result<_, _>>()?;
+            lans.push(LanSpec { name, members });
+        }
+        let subnets = ends.subnets;
         let mut routes = Vec::new();
         for (node, destination, gateway) in self.routes {
             known(&node)?;
@@ -259,8 +277,63 @@ impl NetworkBuilder {
         Ok(Plan {
             nodes,
             links,
+            lans,
             routes,
             sysctls,
+        })
+    }
+}
+
+fn lans_named(lans: &[(String, Vec<Endpoint>)], name: &str) -> usize {
+    lans.iter().filter(|(lan, _)| lan == name).count()
+}
+
+/// The interfaces and addresses seen so far, to check each new one against.
+#[derive(Default)]
+struct Ends {
+    interfaces: Vec<(String, String)>,
+    owners: HashMap<IpAddr, String>,
+    /// (node, address, prefix): what a gateway must be in.
+    subnets: Vec<(String, IpAddr, u8)>,
+}
+
+impl Ends {
+    /// Checks one end of a link or member of a LAN: a known node, a valid
+    /// interface name it has not used, addresses nobody else has.
+    fn check(
+        &mut self,
+        end: Endpoint,
+        known: &impl Fn(&str) -> Result<(), NetworkError>,
+    ) -> Result<EndSpec, NetworkError> {
+        known(&end.node)?;
+        check_interface_name(&end.interface)?;
+        let key = (end.node.clone(), end.interface.clone());
+        if self.interfaces.contains(&key) {
+            return Err(NetworkError::DuplicateInterface {
+                node: end.node,
+                interface: end.interface,
+            });
+        }
+        self.interfaces.push(key);
+        let here = format!("{}:{}", end.node, end.interface);
+        let mut addresses = Vec::new();
+        for text in &end.addresses {
+            let (address, prefix) = parse_cidr(text)?;
+            if let Some(first) = self.owners.insert(address, here.clone()) {
+                return Err(NetworkError::ConflictingAddress {
+                    address,
+                    first,
+                    second: here,
+                });
+            }
+            self.subnets.push((end.node.clone(), address, prefix));
+            addresses.push((address, prefix));
+        }
+        Ok(EndSpec {
+            node: end.node,
+            interface: end.interface,
+            addresses,
+            mtu: end.mtu,
         })
     }
 }
@@ -269,6 +342,7 @@ impl NetworkBuilder {
 pub(super) struct Plan {
     pub(super) nodes: Vec<NodeSpec>,
     pub(super) links: Vec<(EndSpec, EndSpec)>,
+    pub(super) lans: Vec<LanSpec>,
     pub(super) routes: Vec<RouteSpec>,
     /// (node, key, value), keys checked.
     pub(super) sysctls: Vec<(String, String, String)>,
@@ -277,6 +351,11 @@ pub(super) struct Plan {
 pub(super) struct NodeSpec {
     pub(super) name: String,
     pub(super) router: bool,
+}
+
+pub(super) struct LanSpec {
+    pub(super) name: String,
+    pub(super) members: Vec<EndSpec>,
 }
 
 pub(super) struct EndSpec {
@@ -479,6 +558,37 @@ mod tests {
                     .route("a", "fd00::/64", "10.0.0.2"),
                 |e| matches!(e, NetworkError::InvalidAddress { .. }),
             ),
+            (
+                two().lan("a", []),
+                |e| matches!(e, NetworkError::DuplicateNode { name } if name == "a"),
+            ),
+            (
+                two().lan("l", []).lan("l", []),
+                |e| matches!(e, NetworkError::DuplicateNode { name } if name == "l"),
+            ),
+            (
+                two().lan("l", [end("c", "eth0")]),
+                |e| matches!(e, NetworkError::UnknownNode { name } if name == "c"),
+            ),
+            (
+                two()
+                    .link(end("a", "eth0"), end("b", "eth0"))
+                    .lan("l", [end("a", "eth1"), end("b", "eth0")]),
+                |e| matches!(e, NetworkError::DuplicateInterface { node, .. } if node == "b"),
+            ),
+            (
+                two().lan(
+                    "l",
+                    [
+                        end("a", "eth0").address("10.0.0.1/24"),
+                        end("b", "eth0").address("10.0.0.1/24"),
+                    ],
+                ),
+                |e| matches!(e, NetworkError::ConflictingAddress { .. }),
+            ),
+            (two().lan("l", [end("a", "a/b")]), |e| {
+                matches!(e, NetworkError::InvalidInterfaceName { .. })
+            }),
             (two().sysctl("a", "kernel.hostname", "x"), |e| {
                 matches!(e, NetworkError::InvalidSysctl { .. })
             }),
@@ -533,13 +643,22 @@ mod tests {
                         .address("10.0.0.254/24")
                         .address("fd00::fe/64"),
                 )
+                .lan(
+                    "l",
+                    [
+                        Endpoint::new("a", "eth1").address("10.9.0.1/24"),
+                        Endpoint::new("r", "eth1").address("10.9.0.254/24"),
+                    ],
+                )
                 .route("a", "default", "10.0.0.254")
-                .route("a", "192.168.0.0/16", "10.0.0.254")
+                .route("a", "192.168.0.0/16", "10.9.0.254")
                 .route("a", "::/0", "fd00::fe")
                 .route("r", "0.0.0.0/0", "10.0.0.1"),
         )
         .unwrap();
         assert_eq!(planned.nodes.len(), 2);
+        assert_eq!(planned.lans.len(), 1);
+        assert_eq!(planned.lans[0].members.len(), 2);
         assert!(planned.nodes[1].router);
         let routes: Vec<_> = planned
             .routes
