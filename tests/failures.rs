@@ -47,13 +47,48 @@ fn unknown_node() {
     unreachable!("the body must not run");
 }
 
+#[netns_test(uplink)]
+#[ignore = "fails on purpose; run by `a_failing_test_shows_its_network`"]
+fn broken_network_test() {
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+    let listener = TcpListener::bind("127.0.0.1:8080").unwrap();
+    let patience = Duration::from_secs(5);
+    let _client = TcpStream::connect_timeout(&listener.local_addr().unwrap(), patience).unwrap();
+    // A connect still waiting when the test fails (the gateway drops it).
+    std::thread::spawn(move || {
+        TcpStream::connect_timeout(&"10.255.255.1:80".parse().unwrap(), patience)
+    });
+    let started = Instant::now();
+    while !std::fs::read_to_string("/proc/thread-self/net/tcp")
+        .unwrap()
+        .contains(" 02 ")
+    {
+        assert!(started.elapsed() < patience, "the connect never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the server never answered");
+}
+
+#[netns_test]
+#[ignore = "passes; run by `a_failing_test_shows_its_network`"]
+#[should_panic(expected = "expected")]
+fn expected_panic() {
+    panic!("expected");
+}
+
 /// Runs this test binary with `args` and returns (success, output); a run
 /// that has not ended after a minute is killed and fails the test.
 fn run_self(args: &[&str]) -> (bool, String) {
-    // Imported here: a line more above would move `failing_assert`'s line.
+    run_self_with(args, &[])
+}
+
+/// [`run_self`] with environment variables `env` set.
+fn run_self_with(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     use netns_tests::bounded::{CHILD_PATIENCE, output_within};
     let mut command = Command::new(std::env::current_exe().unwrap());
     command.args(args).args(["--test-threads", "1"]);
+    command.envs(env.iter().copied());
     let out = output_within(&mut command, CHILD_PATIENCE).unwrap_or_else(|error| panic!("{error}"));
     let text = format!(
         "{}{}",
@@ -105,4 +140,41 @@ fn a_node_the_topology_lacks_fails_the_test() {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
     assert!(!out.contains("the body must not run"), "{out}");
+}
+
+#[test]
+fn a_failing_test_shows_its_network() {
+    let (ok, out) = run_self(&["--ignored", "--exact", "broken_network_test"]);
+    assert!(!ok, "{out}");
+    for expected in [
+        "the server never answered",
+        "netns_test: the network when the test failed (NETNS_TEST_SNAPSHOT=off turns this off)",
+        "--- the test's namespace (node test) ---",
+        "eth0            UP,RUNNING,LOWER_UP",
+        "10.0.2.15/24 fd00:2::15/64",
+        "default via 10.0.2.2 dev eth0",
+        "default via fd00:2::2 dev eth0",
+        "10.0.2.0/24 dev eth0",
+        "tcp  LISTEN       127.0.0.1:8080",
+        "tcp  ESTAB ",
+        "tcp  SYN-SENT     10.0.2.15:",
+        "10.255.255.1:80",
+        "--- node gateway ---",
+        "10.0.2.2/24 fd00:2::2/64",
+        "forwarding: ipv4 0, ipv6 0",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    // Off means off.
+    let (ok, out) = run_self_with(
+        &["--ignored", "--exact", "broken_network_test"],
+        &[("NETNS_TEST_SNAPSHOT", "off")],
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("the server never answered"), "{out}");
+    assert!(!out.contains("the network when"), "{out}");
+    // A `#[should_panic]` test that passes prints nothing, even uncaptured.
+    let (ok, out) = run_self(&["--ignored", "--exact", "expected_panic", "--nocapture"]);
+    assert!(ok, "{out}");
+    assert!(!out.contains("the network when"), "{out}");
 }

@@ -6,6 +6,7 @@ use syn::punctuated::Punctuated;
 use syn::{Error, Expr, Lit, LitStr, Meta, Path, Token};
 
 use crate::errors::Errors;
+use crate::signature::Param;
 
 /// The options, in the order the "unknown option" error lists them.
 const KEYS: [Key; 7] = [
@@ -114,7 +115,7 @@ impl Config {
         for meta in metas {
             errors.ok(config.set(meta, &mut seen));
         }
-        errors.ok(config.check_network());
+        errors.ok(config.check_network(&seen));
         errors.finish()?;
         Ok(config)
     }
@@ -126,10 +127,24 @@ impl Config {
         Some((path, self.node.as_ref().map(|(name, _)| name)))
     }
 
+    /// Without `node`, the body runs outside the network `network`
+    /// builds, so it needs the network as its parameter.
+    pub(crate) fn check_param(&self, param: Param) -> syn::Result<()> {
+        match (&self.network, &self.node) {
+            (Some((_, meta)), None) if param != Param::Network => Err(Error::new_spanned(
+                meta,
+                "the body would have no way to reach this network: take it as a parameter \
+                 (`net: &Network`) or run the body in one of its nodes (`node = \"name\"`)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// `node` needs `network`; `uplink` builds a network of its own.
-    fn check_network(&self) -> syn::Result<()> {
+    fn check_network(&self, seen: &[Key]) -> syn::Result<()> {
         let mut errors = Errors::default();
-        if let (Some((_, meta)), None) = (&self.node, &self.network) {
+        // A `network` that was given but did not parse has its own error.
+        if let (Some((_, meta)), false) = (&self.node, seen.contains(&Key::Network)) {
             errors.push(Error::new_spanned(
                 meta,
                 "`node` needs `network = path::to::topology`: it names the node of that \
@@ -351,7 +366,7 @@ fn strip_group(expr: &Expr) -> &Expr {
     }
 }
 
-fn path_to_string(path: &Path) -> String {
+pub(crate) fn path_to_string(path: &Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     let prefix = if path.leading_colon.is_some() {
         "::"

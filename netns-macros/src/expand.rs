@@ -43,7 +43,10 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         Ok((config, flavor))
     });
     match (options, signature::check(&func)) {
-        (Ok((config, flavor)), Ok(param)) => Ok(generate(func, &config, param, flavor)),
+        (Ok((config, flavor)), Ok(param)) => {
+            config.check_param(param)?;
+            Ok(generate(func, &config, param, flavor))
+        }
         (Err(mut error), Err(other)) => {
             error.combine(other);
             Err(error)
@@ -92,10 +95,11 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
             Some(name) => quote!(::core::option::Option::Some(#name)),
             None => quote!(::core::option::Option::None),
         };
+        let name = crate::config::path_to_string(path);
         let topology = quote! {
             #private::Topology {
                 describe: #path,
-                name: ::core::stringify!(#path),
+                name: #name,
                 node: #node,
             },
         };

@@ -1,6 +1,7 @@
 //! What a `#[netns_test]` does at run time.
 
-use std::io::Write;
+use std::io::Write as _;
+use std::panic::AssertUnwindSafe;
 use std::process::{ExitCode, Termination};
 
 use netns_core::{Error, NetNs, get_netns_cookie};
@@ -8,7 +9,7 @@ use netns_core::{Error, NetNs, get_netns_cookie};
 use crate::create::{create, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
 use crate::network::{Network, NetworkBuilder};
-use crate::{run_netns, settings};
+use crate::{run_netns, settings, snapshot};
 
 /// The environment variable that decides what a test does where network
 /// namespaces are unavailable: `fail` (the default) or `skip`. Any other
@@ -122,7 +123,14 @@ pub fn run_with_topology<T: Termination>(
     body: impl FnOnce(&NetNs, &Network) -> T + Send,
 ) -> ExitCode {
     let build = |ns: &NetNs| {
-        let builder = (topology.describe)();
+        // A panic here is the topology's, not the body's: it must not pass
+        // a `#[should_panic]` test.
+        let builder = std::panic::catch_unwind(topology.describe).map_err(|_| {
+            format!(
+                "{}() panicked describing the test's network (its message is above)",
+                topology.name
+            )
+        })?;
         let built = match topology.node {
             None => builder.build(),
             Some(node) => {
@@ -150,7 +158,7 @@ pub fn run_with_topology<T: Termination>(
 /// harness's own (reported like the others); then the thread gets its
 /// private `/run/netns` and runs `body`.
 #[track_caller]
-fn run_checked<S, T: Termination>(
+fn run_checked<S: Built, T: Termination>(
     options: Options,
     setup: impl FnOnce(&NetNs) -> Result<S, String> + Send,
     body: impl FnOnce(&NetNs, &S) -> T + Send,
@@ -200,7 +208,26 @@ fn run_checked<S, T: Termination>(
         // so that a network's nodes come from the long-lived helpers.
         let given = setup(&ns)?;
         run_netns::make_private();
-        Ok(body(&ns, &given).report())
+        // The snapshot is printed by the panic hook while the body's
+        // sockets still exist, or after the body if it failed otherwise.
+        let watch = snapshot::enabled().then(|| {
+            let expects_panic = options.should_panic.is_some();
+            snapshot::watch(scene(&ns, given.network()), !expects_panic)
+        });
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| body(&ns, &given).report()));
+        // A `#[should_panic]` test passes if it panics (or fails for the
+        // wrong text, which is not the network's doing) and fails if not.
+        let failed = match &ran {
+            Ok(code) => *code != ExitCode::SUCCESS || options.should_panic.is_some(),
+            Err(_) => options.should_panic.is_none(),
+        };
+        if let Some(watch) = watch {
+            watch.finish(failed);
+        }
+        match ran {
+            Ok(code) => Ok(code),
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
     });
     drop(ns);
     let code = match ran {
@@ -225,8 +252,11 @@ fn run_checked<S, T: Termination>(
 /// its subject here and why: a line `skipped: TEST: WHY` on the process's
 /// standard error (libtest captures a test's `println!`/`eprintln!` and
 /// shows it only if the test fails, and a skip that passes silently would
-/// look like success). `TEST` is the thread's name, which libtest sets to
-/// the test's. The test goes on; return from it to end it.
+/// look like success). `TEST` is the thread's name: libtest names a test's
+/// thread after the test, and a `#[netns_test]` body's thread and tokio
+/// runtime carry that name; other threads print `this test`. The test goes
+/// on; return from it to end it. (`cargo nextest run` shows a passing
+/// test's standard error only with `--success-output`.)
 ///
 /// ```
 /// use netns_test::network::{Netem, Network, NetworkError};
@@ -248,6 +278,40 @@ pub fn skip(why: impl std::fmt::Display) {
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("this test");
     let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}
+
+/// What the harness built for a body besides its namespace.
+trait Built {
+    /// The test's network, whose nodes a snapshot shows.
+    fn network(&self) -> Option<&Network>;
+}
+
+impl Built for () {
+    fn network(&self) -> Option<&Network> {
+        None
+    }
+}
+
+impl Built for Network {
+    fn network(&self) -> Option<&Network> {
+        Some(self)
+    }
+}
+
+/// What a snapshot of this test shows: the test's namespace (the body's
+/// thread is in it) and every other node of its network.
+fn scene(ns: &NetNs, network: Option<&Network>) -> snapshot::Scene {
+    let nodes: Vec<_> = network.map(|net| net.nodes().collect()).unwrap_or_default();
+    let own = match nodes.iter().find(|node| node.ns() == ns) {
+        Some(node) => format!("the test's namespace (node {})", node.name()),
+        None => "the test's namespace".to_owned(),
+    };
+    let others = nodes
+        .iter()
+        .filter(|node| node.ns() != ns)
+        .map(|node| (format!("node {}", node.name()), node.ns().try_clone()))
+        .collect();
+    snapshot::Scene { own, others }
 }
 
 /// Fails the test for a reason of the harness's, not the body's.

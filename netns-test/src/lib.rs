@@ -164,6 +164,20 @@
 //! `network` with `uplink`, `async fn` without the `tokio` feature) is a
 //! compile error pointing at the offending token.
 //!
+//! # When a test fails
+//!
+//! A `#[netns_test]` that fails (its body panics or returns an error) prints,
+//! into the output libtest shows for a failed test, the state of its network
+//! as it was at that moment, before anything is torn down: for the test's
+//! own namespace and every other node of its [`Network`](network::Network),
+//! the links (state, MTU, MAC), IPv4 and IPv6 addresses, routes, IPv4
+//! neighbours, TCP and UDP sockets with their states (`LISTEN`, `SYN-SENT`,
+//! `ESTAB`, ...) and the forwarding settings — read from inside each
+//! namespace (`/proc/thread-self/net`, `getifaddrs`), without `ip` or `ss`.
+//! A `#[should_panic]` test that panics prints nothing, and
+//! `NETNS_TEST_SNAPSHOT=off` ([`SNAPSHOT_ENV`]) turns it off. Each kind of
+//! entry is cut at 40 lines per namespace.
+//!
 //! # Without root
 //!
 //! Creating a network namespace needs `CAP_SYS_ADMIN`. A process can gain
@@ -316,11 +330,13 @@ mod run_netns;
 #[cfg(feature = "tokio")]
 mod runtime;
 mod settings;
+mod snapshot;
 
 pub use harness::{UNSUPPORTED_ENV, skip};
 pub use mode::{Mode, init, mode};
 pub use netns_core::{self, Error, NetNs, NsId, get_netns_cookie};
 pub use netns_macros::netns_test;
+pub use snapshot::SNAPSHOT_ENV;
 
 /// What `#[netns_test]` expands to calls into this module. Not public API.
 #[doc(hidden)]

@@ -45,7 +45,7 @@ pub use self::netem::Netem;
 use self::netlink::Rtnl;
 pub use self::spec::{Endpoint, NetworkBuilder};
 
-/// A set of named nodes (network namespaces) joined by veth links.
+/// A set of named nodes (network namespaces) joined by veth links and LANs.
 ///
 /// Make one with [`Network::builder`], or [`Network::pair`] for the common
 /// two-host case.
@@ -61,7 +61,9 @@ pub struct Network {
     routes: Vec<spec::RouteSpec>,
 }
 
-/// One host of a [`Network`]: a network namespace with `lo` up.
+/// One host of a [`Network`] (a network namespace with `lo` up, unless it
+/// is a test's own with `loopback = false`), or a LAN's switch
+/// ([`Network::lan`]).
 pub struct Node {
     name: String,
     ns: NetNs,
@@ -262,10 +264,10 @@ impl Network {
         }
         let Some(rate) = netem.rate_only() else {
             return Err(NetworkError::Unsupported {
-                what: "netem (delay, jitter, loss, duplication, reordering)",
-                fix: "this kernel has no netem queueing discipline: build it with \
-                      CONFIG_NET_SCH_NETEM or load it with `modprobe sch_netem` (a rate \
-                      limit alone works without it)",
+                what: "netem",
+                fix: "this kernel has no netem queueing discipline, needed for delay, jitter, \
+                      loss, duplication and reordering: build it with CONFIG_NET_SCH_NETEM or \
+                      load it with `modprobe sch_netem` (a rate limit alone works without it)",
             });
         };
         let result = node.on_interface(interface, "set tbf on", |rtnl, index| {
@@ -594,7 +596,14 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
         let mut rtnl = switch.rtnl();
         rtnl.add_bridge("br0", bridge)
             .and_then(|()| rtnl.set_up(bridge, true))
-            .map_err(|e| switch.netlink("create bridge br0".into(), e))?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::EOPNOTSUPP) => NetworkError::Unsupported {
+                    what: "a LAN",
+                    fix: "this kernel has no Ethernet bridge: build it with CONFIG_BRIDGE or \
+                          load it with `modprobe bridge`",
+                },
+                _ => switch.netlink("create bridge br0".into(), e),
+            })?;
         for (n, member) in lan.members.iter().enumerate() {
             let port = format!("port{n}");
             let what = || {
@@ -718,12 +727,24 @@ fn configure(router: bool) -> Result<(), (String, std::io::Error)> {
 /// Sets up a LAN switch's namespace: its bridge and ports carry frames and
 /// take no part in them, so no IPv6 on them (no link-local addresses, no
 /// neighbour discovery or MLD of their own on the LAN).
+///
+/// Where the host has loaded `br_netfilter`, bridged frames would also pass
+/// this namespace's iptables hooks: a switch does not filter, so they are
+/// turned off.
 fn configure_switch() -> Result<(), (String, std::io::Error)> {
     let off = [
         "/proc/sys/net/ipv6/conf/all/disable_ipv6",
         "/proc/sys/net/ipv6/conf/default/disable_ipv6",
     ];
-    settings::write(&off, "1")
+    settings::write(&off, "1")?;
+    for hook in ["iptables", "ip6tables", "arptables"] {
+        let path = format!("/proc/sys/net/bridge/bridge-nf-call-{hook}");
+        match std::fs::write(&path, "0") {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            result => result.map_err(|e| (path, e))?,
+        }
+    }
+    Ok(())
 }
 
 /// What can go wrong describing, building or using a [`Network`].
@@ -734,6 +755,14 @@ pub enum NetworkError {
     UnknownNode {
         /// The name.
         name: String,
+    },
+    /// A LAN that cannot be: no members, too many, an empty name, or
+    /// members with different MTUs.
+    InvalidLan {
+        /// The LAN's name.
+        name: String,
+        /// Why.
+        reason: &'static str,
     },
     /// A name that no LAN has.
     UnknownLan {
@@ -845,6 +874,9 @@ impl fmt::Display for NetworkError {
                     f,
                     "no node is called {name:?}; declare it with .node({name:?})"
                 )
+            }
+            NetworkError::InvalidLan { name, reason } => {
+                write!(f, "invalid LAN {name:?}: {reason}")
             }
             NetworkError::UnknownLan { name } => {
                 write!(

@@ -168,18 +168,18 @@ impl Netem {
         ] {
             out.extend_from_slice(&field.to_ne_bytes());
         }
-        if self.reorder > 0.0 {
-            // struct tc_netem_reorder: probability, correlation.
-            let mut value = probability(self.reorder).to_ne_bytes().to_vec();
-            value.extend_from_slice(&0u32.to_ne_bytes());
-            push_attribute(&mut out, TCA_NETEM_REORDER, &value);
-        }
-        if let Some(bytes_per_second) = rate {
-            // struct tc_netem_rate: rate, packet_overhead, cell_size, cell_overhead.
-            let mut value = bytes_per_second.to_ne_bytes().to_vec();
-            value.extend_from_slice(&[0; 12]);
-            push_attribute(&mut out, TCA_NETEM_RATE, &value);
-        }
+        // Reordering and rate are always sent, zero when not asked for:
+        // replacing a netem qdisc changes it in place, and the kernel keeps
+        // a setting whose attribute is missing (an earlier rate limit would
+        // outlive the impairment that replaced it).
+        // struct tc_netem_reorder: probability, correlation.
+        let mut reorder = probability(self.reorder).to_ne_bytes().to_vec();
+        reorder.extend_from_slice(&0u32.to_ne_bytes());
+        push_attribute(&mut out, TCA_NETEM_REORDER, &reorder);
+        // struct tc_netem_rate: rate, packet_overhead, cell_size, cell_overhead.
+        let mut rate = rate.unwrap_or(0).to_ne_bytes().to_vec();
+        rate.extend_from_slice(&[0; 12]);
+        push_attribute(&mut out, TCA_NETEM_RATE, &rate);
         Ok(out)
     }
 }
@@ -273,7 +273,17 @@ mod tests {
             );
         }
         assert!(Netem::new().loss(100.0).options().is_ok());
-        assert_eq!(Netem::new().options().unwrap().len(), 24);
+    }
+
+    /// Nothing asked for is still said: zero reordering, no rate limit.
+    #[test]
+    fn a_plain_netem_resets_reordering_and_rate() {
+        let options = Netem::new().options().unwrap();
+        assert_eq!(options.len(), 24 + 12 + 20);
+        assert!(options[24..].iter().enumerate().all(|(i, byte)| {
+            // Only the attribute headers are not zero.
+            matches!(i, 0..=3 | 12..=15) || *byte == 0
+        }));
     }
 
     #[test]

@@ -106,10 +106,11 @@ impl NetworkBuilder {
     /// unmanaged switch: no spanning tree, no IGMP/MLD snooping) in a
     /// namespace of the LAN's own, so ARP, neighbour discovery, broadcast
     /// and multicast reach every member. Members are described as link ends
-    /// are (addresses, MTU), any number of them, and
+    /// are (addresses, MTU: the same for all), from 1 to 1023 of them, and
     /// [`Network::link_down`], [`link_up`](Network::link_up) and
-    /// [`impair`](Network::impair) work on them as on link ends.
-    /// [`Network::lan`] is the switch's namespace.
+    /// [`impair`](Network::impair) work on a member's interface as on a link
+    /// end (impairing what the member sends). [`Network::lan`] is the
+    /// switch's namespace.
     ///
     /// ```no_run
     /// use netns_test::network::{Endpoint, Network};
@@ -182,7 +183,8 @@ impl NetworkBuilder {
     }
 
     /// [`build`](NetworkBuilder::build), with node `name` being `ns`, a
-    /// namespace that exists already (the test's own, for `uplink`).
+    /// namespace that exists already (the test's own, for `uplink` and
+    /// `node = ...`).
     pub(crate) fn build_around(self, name: &str, ns: NetNs) -> Result<Network, NetworkError> {
         build(self.plan()?, Some((name, ns)))
     }
@@ -216,6 +218,27 @@ impl NetworkBuilder {
         }
         let mut lans = Vec::new();
         for (name, members) in self.lans {
+            let invalid = |reason| NetworkError::InvalidLan {
+                name: name.clone(),
+                reason,
+            };
+            if name.is_empty() {
+                return Err(invalid("its name is empty"));
+            }
+            if members.is_empty() {
+                return Err(invalid("it has no members"));
+            }
+            if members.len() > MAX_LAN_MEMBERS {
+                return Err(invalid("a bridge has at most 1023 ports"));
+            }
+            // A bridge passes frames no larger than its smallest port's MTU
+            // and drops larger ones without a word.
+            if members.iter().any(|member| member.mtu != members[0].mtu) {
+                return Err(invalid(
+                    "its members have different MTUs: frames too large for one would be \
+                     dropped silently; give every member the same",
+                ));
+            }
             let members = members
                 .into_iter()
                 .map(|member| ends.check(member, &known))
@@ -284,6 +307,9 @@ impl NetworkBuilder {
     }
 }
 
+/// The kernel's limit on a bridge's ports (`BR_MAX_PORTS` - 1).
+const MAX_LAN_MEMBERS: usize = 1023;
+
 fn lans_named(lans: &[(String, Vec<Endpoint>)], name: &str) -> usize {
     lans.iter().filter(|(lan, _)| lan == name).count()
 }
@@ -307,6 +333,12 @@ impl Ends {
     ) -> Result<EndSpec, NetworkError> {
         known(&end.node)?;
         check_interface_name(&end.interface)?;
+        if end.interface == "lo" {
+            return Err(NetworkError::InvalidInterfaceName {
+                name: end.interface,
+                reason: "every node has `lo` already: its loopback interface",
+            });
+        }
         let key = (end.node.clone(), end.interface.clone());
         if self.interfaces.contains(&key) {
             return Err(NetworkError::DuplicateInterface {

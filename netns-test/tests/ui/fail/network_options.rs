@@ -29,4 +29,13 @@ fn network_twice() {}
 #[netns_test(network)]
 fn network_without_value() {}
 
+#[netns_test(network = office)]
+fn network_out_of_reach() {}
+
+#[netns_test(network = office)]
+fn network_out_of_reach_with_ns(_ns: &netns_test::NetNs) {}
+
+#[netns_test(network = "office", node = "a")]
+fn only_the_bad_network_is_reported() {}
+
 fn main() {}

@@ -29,4 +29,9 @@ fn in_a_node(ns: &NetNs) {
 #[netns_test(node = "b", network = crate::office, loopback = false)]
 fn options_in_any_order() {}
 
+#[netns_test(network = office, crate = ::netns_test)]
+fn with_crate(net: &Network) {
+    let _ = net;
+}
+
 fn main() {}
