@@ -77,6 +77,12 @@ fn expected_panic() {
     panic!("expected");
 }
 
+#[netns_test]
+#[ignore = "passes; run by `a_failing_test_shows_its_network`"]
+fn catches_its_own_panic() {
+    assert!(std::panic::catch_unwind(|| panic!("caught")).is_err());
+}
+
 /// Runs this test binary with `args` and returns (success, output); a run
 /// that has not ended after a minute is killed and fails the test.
 fn run_self(args: &[&str]) -> (bool, String) {
@@ -173,8 +179,15 @@ fn a_failing_test_shows_its_network() {
     assert!(!ok, "{out}");
     assert!(out.contains("the server never answered"), "{out}");
     assert!(!out.contains("the network when"), "{out}");
-    // A `#[should_panic]` test that passes prints nothing, even uncaptured.
-    let (ok, out) = run_self(&["--ignored", "--exact", "expected_panic", "--nocapture"]);
-    assert!(ok, "{out}");
-    assert!(!out.contains("the network when"), "{out}");
+    // A `#[should_panic]` test that passes prints nothing, even uncaptured;
+    // nor does a test that catches its own panic.
+    for passing in ["expected_panic", "catches_its_own_panic"] {
+        let (ok, out) = run_self(&["--ignored", "--exact", passing, "--nocapture"]);
+        assert!(ok, "{out}");
+        assert!(!out.contains("the network when"), "{out}");
+    }
+    // A test that fails by returning an error shows it too.
+    let (ok, out) = run_self(&["--ignored", "--exact", "failing_result"]);
+    assert!(!ok, "{out}");
+    assert!(out.contains("--- the test's namespace ---"), "{out}");
 }

@@ -1,6 +1,7 @@
 //! What a `#[netns_test]` does at run time.
 
 use std::io::Write as _;
+use std::os::fd::{AsFd, AsRawFd};
 use std::panic::AssertUnwindSafe;
 use std::process::{ExitCode, Termination};
 
@@ -222,7 +223,7 @@ fn run_checked<S: Built, T: Termination>(
             Err(_) => options.should_panic.is_none(),
         };
         if let Some(watch) = watch {
-            watch.finish(failed);
+            watch.finish(failed, ran.is_err());
         }
         match ran {
             Ok(code) => Ok(code),
@@ -298,20 +299,21 @@ impl Built for Network {
     }
 }
 
-/// What a snapshot of this test shows: the test's namespace (the body's
-/// thread is in it) and every other node of its network.
+/// What a snapshot of this test shows: the test's namespace and every
+/// other node of its network. Their fds stay open while the body runs
+/// (`ns` and `network` outlive the watch).
 fn scene(ns: &NetNs, network: Option<&Network>) -> snapshot::Scene {
     let nodes: Vec<_> = network.map(|net| net.nodes().collect()).unwrap_or_default();
     let own = match nodes.iter().find(|node| node.ns() == ns) {
         Some(node) => format!("the test's namespace (node {})", node.name()),
         None => "the test's namespace".to_owned(),
     };
-    let others = nodes
-        .iter()
-        .filter(|node| node.ns() != ns)
-        .map(|node| (format!("node {}", node.name()), node.ns().try_clone()))
-        .collect();
-    snapshot::Scene { own, others }
+    let mut namespaces = vec![(own, ns.as_fd().as_raw_fd())];
+    for node in nodes.iter().filter(|node| node.ns() != ns) {
+        let name = format!("node {}", node.name());
+        namespaces.push((name, node.ns().as_fd().as_raw_fd()));
+    }
+    snapshot::Scene { namespaces }
 }
 
 /// Fails the test for a reason of the harness's, not the body's.

@@ -9,9 +9,10 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{BorrowedFd, RawFd};
 use std::sync::Once;
 
-use netns_core::NetNs;
+use nix::sched::{CloneFlags, setns};
 
 /// The environment variable that turns the snapshot off: `off`.
 pub const SNAPSHOT_ENV: &str = "NETNS_TEST_SNAPSHOT";
@@ -24,68 +25,117 @@ pub(crate) fn enabled() -> bool {
     std::env::var_os(SNAPSHOT_ENV).is_none_or(|value| !value.eq_ignore_ascii_case("off"))
 }
 
-/// What a failing test's snapshot shows.
+/// At most this many addresses of one interface.
+const MAX_ADDRESSES: usize = 8;
+
+/// At most this many namespaces in one snapshot.
+const MAX_NAMESPACES: usize = 16;
+
+/// At most this many snapshots taken by the panic hook for one body (a body
+/// may catch its own panics, e.g. a property test shrinking).
+const MAX_RENDERS: u8 = 3;
+
+/// What a failing test's snapshot shows: (heading, namespace fd), the
+/// test's own namespace first, then the other nodes of its network.
+///
+/// The fds are the harness's: it keeps every one of them open for as long
+/// as the scene is watched (until [`Watch::finish`]).
 pub(crate) struct Scene {
-    /// The heading of the test's own namespace, which the body's thread is in.
-    pub(crate) own: String,
-    /// The other namespaces, with their headings (or why one is missing).
-    pub(crate) others: Vec<(String, Result<NetNs, netns_core::Error>)>,
+    pub(crate) namespaces: Vec<(String, RawFd)>,
 }
 
 impl Scene {
-    /// The snapshot; read from the calling thread for the test's own
-    /// namespace and from a thread inside each of the others.
+    /// The snapshot, each namespace read from a thread of its own inside
+    /// it. Never panics (it runs in the panic hook, where a panic aborts).
     fn render(&self) -> String {
         let mut text = format!(
             "netns_test: the network when the test failed ({SNAPSHOT_ENV}=off turns this off):\n"
         );
-        text.push_str(&of_this_thread(&self.own));
-        for (name, ns) in &self.others {
-            let state = ns
-                .as_ref()
-                .map_err(ToString::to_string)
-                .and_then(|ns| ns.run(|| of_this_thread(name)).map_err(|e| e.to_string()));
-            match state {
-                Ok(state) => text.push_str(&state),
-                Err(error) => {
-                    let _ = writeln!(text, "--- {name} ---\ncannot enter it: {error}");
-                }
-            }
+        for (name, fd) in self.namespaces.iter().take(MAX_NAMESPACES) {
+            // SAFETY: the harness keeps the fd open while the scene is
+            // watched (see `Scene`), and renders happen only then.
+            let fd = unsafe { BorrowedFd::borrow_raw(*fd) };
+            text.push_str(&read_inside(fd, name));
+        }
+        if self.namespaces.len() > MAX_NAMESPACES {
+            let more = self.namespaces.len() - MAX_NAMESPACES;
+            let _ = writeln!(text, "... and {more} more nodes");
         }
         text
     }
 }
 
-thread_local! {
-    /// The scene of the body running on this thread, while it runs, and
-    /// whether the panic hook should show it.
-    static WATCHED: RefCell<Option<(Scene, bool)>> = const { RefCell::new(None) };
+/// [`of_this_thread`] on a fresh thread inside the namespace behind `fd`
+/// (the calling thread may have moved, and may be deep in a panic); any
+/// failure is a line of the snapshot, never a panic.
+fn read_inside(fd: BorrowedFd<'_>, name: &str) -> String {
+    let read = std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("netns-snapshot".into())
+            .spawn_scoped(scope, || {
+                setns(fd, CloneFlags::CLONE_NEWNET)
+                    .map_err(|errno| format!("cannot enter it: setns: {errno}"))?;
+                std::panic::catch_unwind(|| of_this_thread(name))
+                    .map_err(|_| "reading it panicked".to_owned())
+            });
+        match thread {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err("reading it panicked".to_owned())),
+            Err(error) => Err(format!("cannot start a thread to read it: {error}")),
+        }
+    });
+    read.unwrap_or_else(|why| format!("--- {name} ---\n{why}\n"))
 }
 
-/// Watches the body about to run on the calling thread: if it panics, the
-/// panic hook prints `scene` (with `on_panic`) before the body's locals,
-/// its sockets among them, are dropped by the unwinding.
+/// The scene of the body running on this thread, and what the panic hook
+/// made of it.
+struct Watched {
+    scene: Scene,
+    on_panic: bool,
+    /// The snapshot the hook took at the last panic, while the body's
+    /// sockets still existed.
+    rendered: Option<String>,
+    renders: u8,
+}
+
+thread_local! {
+    static WATCHED: RefCell<Option<Watched>> = const { RefCell::new(None) };
+}
+
+/// Watches the body about to run on the calling thread: if it panics (and
+/// `on_panic`), the panic hook takes the snapshot of `scene` before the
+/// body's locals, its sockets among them, are dropped by the unwinding.
+/// [`Watch::finish`] prints it if the test failed.
 pub(crate) fn watch(scene: Scene, on_panic: bool) -> Watch {
     static HOOK: Once = Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            // Taken out, so that it is printed once even if the body
-            // panics again while unwinding.
-            let watched = WATCHED.with(|watched| {
-                let mut watched = watched.try_borrow_mut().ok()?;
-                match &*watched {
-                    Some((_, true)) => watched.take(),
-                    _ => None,
+            // Nothing here may panic: a panic in the hook aborts. So no
+            // printing (stdout may be a closed pipe); the snapshot is kept
+            // and printed by `finish`, if the panic was not caught.
+            let _ = WATCHED.try_with(|watched| {
+                let Ok(mut watched) = watched.try_borrow_mut() else {
+                    return;
+                };
+                if let Some(watched) = watched.as_mut() {
+                    if watched.on_panic && watched.renders < MAX_RENDERS {
+                        watched.renders += 1;
+                        watched.rendered = Some(watched.scene.render());
+                    }
                 }
             });
-            if let Some((scene, _)) = watched {
-                print!("{}", scene.render());
-            }
         }));
     });
-    WATCHED.with(|watched| *watched.borrow_mut() = Some((scene, on_panic)));
+    let watched = Watched {
+        scene,
+        on_panic,
+        rendered: None,
+        renders: 0,
+    };
+    WATCHED.with(|slot| *slot.borrow_mut() = Some(watched));
     Watch(())
 }
 
@@ -94,33 +144,55 @@ pub(crate) fn watch(scene: Scene, on_panic: bool) -> Watch {
 pub(crate) struct Watch(());
 
 impl Watch {
-    /// The body has ended: prints the scene if it `failed` and the panic
-    /// hook has not printed it already.
-    pub(crate) fn finish(self, failed: bool) {
-        let watched = WATCHED.with(|watched| watched.borrow_mut().take());
-        if let (true, Some((scene, _))) = (failed, watched) {
-            print!("{}", scene.render());
+    /// The body has ended. If the test `failed`, prints the snapshot: the
+    /// one the panic hook took if the body `panicked`, else one taken now.
+    pub(crate) fn finish(self, failed: bool, panicked: bool) {
+        let Some(watched) = WATCHED.with(|slot| slot.borrow_mut().take()) else {
+            return;
+        };
+        if !failed {
+            return;
         }
+        let text = match watched.rendered {
+            Some(text) if panicked => text,
+            _ => watched.scene.render(),
+        };
+        print!("{text}");
     }
 }
 
 /// The state of the calling thread's network namespace, headed by `name`.
 pub(crate) fn of_this_thread(name: &str) -> String {
     let mut out = format!("--- {name} ---\n");
-    let interfaces = interfaces();
-    section(
-        &mut out,
-        "links",
-        interfaces.iter().map(Interface::link_line),
-    );
-    section(
-        &mut out,
-        "addresses",
-        interfaces.iter().filter_map(Interface::address_line),
-    );
+    match interfaces() {
+        Ok(interfaces) => {
+            section(
+                &mut out,
+                "links",
+                Ok(interfaces.iter().map(Interface::link_line).collect()),
+            );
+            let addresses = interfaces
+                .iter()
+                .filter_map(Interface::address_line)
+                .collect();
+            section(&mut out, "addresses", Ok(addresses));
+        }
+        Err(error) => section(&mut out, "links and addresses", Err(error)),
+    }
     section(&mut out, "routes", routes());
     section(&mut out, "neighbours", neighbours());
-    section(&mut out, "sockets", sockets());
+    for (file, protocol) in [
+        ("tcp", "tcp"),
+        ("tcp6", "tcp"),
+        ("udp", "udp"),
+        ("udp6", "udp"),
+    ] {
+        section(
+            &mut out,
+            &format!("{file} sockets"),
+            sockets(file, protocol),
+        );
+    }
     let forwarding = |path| {
         std::fs::read_to_string(path).map_or_else(|_| "?".to_owned(), |v| v.trim().to_owned())
     };
@@ -133,9 +205,16 @@ pub(crate) fn of_this_thread(name: &str) -> String {
     out
 }
 
-/// Appends `lines` under `title`, indented, at most [`MAX_LINES`] of them.
-fn section(out: &mut String, title: &str, lines: impl IntoIterator<Item = String>) {
-    let lines: Vec<String> = lines.into_iter().collect();
+/// Appends `lines` under `title`, indented, at most [`MAX_LINES`] of them
+/// (or why they could not be read).
+fn section(out: &mut String, title: &str, lines: Result<Vec<String>, String>) {
+    let lines = match lines {
+        Ok(lines) => lines,
+        Err(error) => {
+            let _ = writeln!(out, "{title}: cannot read: {error}");
+            return;
+        }
+    };
     if lines.is_empty() {
         let _ = writeln!(out, "{title}: none");
         return;
@@ -187,23 +266,30 @@ impl Interface {
         if self.addresses.is_empty() {
             return None;
         }
-        let addresses: Vec<String> = self
+        let mut addresses: Vec<String> = self
             .addresses
             .iter()
+            .take(MAX_ADDRESSES)
             .map(|(address, prefix)| format!("{address}/{prefix}"))
             .collect();
+        if self.addresses.len() > MAX_ADDRESSES {
+            addresses.push(format!(
+                "... and {} more",
+                self.addresses.len() - MAX_ADDRESSES
+            ));
+        }
         Some(format!("{:<15} {}", self.name, addresses.join(" ")))
     }
 }
 
 /// Every interface of the calling thread's namespace, in the kernel's order.
-fn interfaces() -> Vec<Interface> {
+fn interfaces() -> Result<Vec<Interface>, String> {
     let mut found: Vec<Interface> = Vec::new();
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
     // SAFETY: getifaddrs writes a list it allocates to `list`, which we free
     // below with freeifaddrs and do not use after.
     if unsafe { libc::getifaddrs(&raw mut list) } != 0 {
-        return found;
+        return Err(format!("getifaddrs: {}", std::io::Error::last_os_error()));
     }
     let mut entry = list;
     while !entry.is_null() {
@@ -268,7 +354,7 @@ fn interfaces() -> Vec<Interface> {
     }
     // SAFETY: `list` came from getifaddrs and is freed once, here.
     unsafe { libc::freeifaddrs(list) };
-    found
+    Ok(found)
 }
 
 /// The MTU of interface `name` (`SIOCGIFMTU`), in the calling thread's
@@ -302,20 +388,26 @@ fn mtu(name: &str) -> Option<i32> {
 
 /// A `/proc/thread-self/net` table's rows, split on white space, header
 /// dropped.
-fn table(name: &str) -> Vec<Vec<String>> {
-    let text = std::fs::read_to_string(format!("/proc/thread-self/net/{name}")).unwrap_or_default();
-    text.lines()
+fn table(name: &str) -> Result<Vec<Vec<String>>, String> {
+    let path = format!("/proc/thread-self/net/{name}");
+    let text = std::fs::read_to_string(&path).map_err(|error| format!("{path}: {error}"))?;
+    Ok(text
+        .lines()
         .skip(1)
         .map(|line| line.split_whitespace().map(str::to_owned).collect())
-        .collect()
+        .collect())
 }
 
-/// The main table's IPv4 routes and the IPv6 routes, as `ip route` writes
-/// them, without the kernel's own local, multicast and unreachable entries.
-fn routes() -> Vec<String> {
+/// The IPv4 and IPv6 routes, as `ip route` writes them, without the
+/// kernel's own local, multicast, anycast and unreachable entries.
+fn routes() -> Result<Vec<String>, String> {
+    const RTF_UP: u32 = 0x0001;
+    const RTF_REJECT: u32 = 0x0200;
+    const RTF_ANYCAST: u32 = 0x0010_0000;
+    const RTF_LOCAL: u32 = 0x8000_0000;
     let mut lines = Vec::new();
-    for row in table("route") {
-        let [device, destination, gateway, _flags, _, _, metric, mask, ..] = &row[..] else {
+    for row in table("route")? {
+        let [device, destination, gateway, flags, _, _, metric, mask, ..] = &row[..] else {
             continue;
         };
         let (Some(destination), Some(gateway), Some(mask)) =
@@ -323,20 +415,20 @@ fn routes() -> Vec<String> {
         else {
             continue;
         };
+        let flags = u32::from_str_radix(flags, 16).unwrap_or(0);
+        if flags & RTF_UP == 0 {
+            continue;
+        }
         let prefix = u32::from(mask).count_ones();
-        let gateway = IpAddr::V4(gateway);
         let metric = metric.parse().unwrap_or(0);
-        lines.push(route_line(
-            destination.into(),
-            prefix,
-            gateway,
-            device,
-            metric,
-        ));
+        let line = route_line(destination.into(), prefix, gateway.into(), device, metric);
+        lines.push(if flags & RTF_REJECT != 0 {
+            format!("unreachable {line}")
+        } else {
+            line
+        });
     }
-    const RTF_REJECT: u32 = 0x0200;
-    const RTF_LOCAL: u32 = 0x8000_0000;
-    for row in table("ipv6_route") {
+    for row in table("ipv6_route")? {
         let [
             destination,
             prefix,
@@ -355,13 +447,12 @@ fn routes() -> Vec<String> {
         let (Some(destination), Some(gateway)) = (hex_v6(destination), hex_v6(gateway)) else {
             continue;
         };
-        let prefix = u8::from_str_radix(prefix, 16).unwrap_or(0);
+        let prefix = u32::from_str_radix(prefix, 16).unwrap_or(0);
         let flags = u32::from_str_radix(flags, 16).unwrap_or(0);
-        if flags & (RTF_REJECT | RTF_LOCAL) != 0 || destination.is_multicast() {
+        if flags & (RTF_REJECT | RTF_LOCAL | RTF_ANYCAST) != 0 || destination.is_multicast() {
             continue;
         }
         let metric = u32::from_str_radix(metric, 16).unwrap_or(0);
-        let prefix = u32::from(prefix);
         lines.push(route_line(
             destination.into(),
             prefix,
@@ -370,7 +461,7 @@ fn routes() -> Vec<String> {
             metric,
         ));
     }
-    lines
+    Ok(lines)
 }
 
 /// One route as `ip route` writes it.
@@ -397,51 +488,47 @@ fn route_line(
 }
 
 /// The IPv4 neighbour table (`/proc` has no IPv6 one).
-fn neighbours() -> Vec<String> {
+fn neighbours() -> Result<Vec<String>, String> {
     const ATF_COM: u32 = 0x02;
-    table("arp")
+    const ATF_PERM: u32 = 0x04;
+    let rows = table("arp")?;
+    Ok(rows
         .into_iter()
         .filter_map(|row| {
             let [address, _, flags, mac, _, device] = &row[..] else {
                 return None;
             };
             let flags = u32::from_str_radix(flags.trim_start_matches("0x"), 16).unwrap_or(0);
-            let state = if flags & ATF_COM != 0 {
-                format!("lladdr {mac}")
-            } else {
-                "INCOMPLETE (no answer yet)".to_owned()
+            let state = match (flags & ATF_COM != 0, flags & ATF_PERM != 0) {
+                (true, true) => format!("lladdr {mac} PERMANENT"),
+                (true, false) => format!("lladdr {mac}"),
+                (false, _) => "INCOMPLETE or FAILED (no answer)".to_owned(),
             };
             Some(format!("{address} dev {device} {state}"))
         })
-        .collect()
+        .collect())
 }
 
-/// TCP and UDP sockets, as `ss -tuna` shows them.
-fn sockets() -> Vec<String> {
+/// The sockets of one `/proc/net` table (`tcp`, `udp6`, ...), as `ss -tuna`
+/// shows them.
+fn sockets(file: &str, protocol: &str) -> Result<Vec<String>, String> {
     let mut lines = Vec::new();
-    for (file, protocol) in [
-        ("tcp", "tcp"),
-        ("tcp6", "tcp"),
-        ("udp", "udp"),
-        ("udp6", "udp"),
-    ] {
-        for row in table(file) {
-            let [_, local, remote, state, ..] = &row[..] else {
-                continue;
-            };
-            let (Some(local), Some(remote)) = (endpoint(local), endpoint(remote)) else {
-                continue;
-            };
-            let state = u8::from_str_radix(state, 16).unwrap_or(0);
-            let state = if protocol == "udp" {
-                if state == 1 { "ESTAB" } else { "UNCONN" }
-            } else {
-                tcp_state(state)
-            };
-            lines.push(format!("{protocol:<4} {state:<12} {local:<28} {remote}"));
-        }
+    for row in table(file)? {
+        let [_, local, remote, state, ..] = &row[..] else {
+            continue;
+        };
+        let (Some(local), Some(remote)) = (endpoint(local), endpoint(remote)) else {
+            continue;
+        };
+        let state = u8::from_str_radix(state, 16).unwrap_or(0);
+        let state = if protocol == "udp" {
+            if state == 1 { "ESTAB" } else { "UNCONN" }
+        } else {
+            tcp_state(state)
+        };
+        lines.push(format!("{protocol:<4} {state:<12} {local:<28} {remote}"));
     }
-    lines
+    Ok(lines)
 }
 
 fn tcp_state(state: u8) -> &'static str {
