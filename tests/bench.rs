@@ -461,6 +461,7 @@ fn uplink() {
     let options = Options {
         loopback: true,
         should_panic: None,
+        timeout: None,
     };
     println!(
         "\n#[netns_test] with and without `uplink`: one test at a time, median of 7 rounds of {TESTS}"

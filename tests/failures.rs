@@ -83,6 +83,33 @@ fn catches_its_own_panic() {
     assert!(std::panic::catch_unwind(|| panic!("caught")).is_err());
 }
 
+/// Waits for a client that never comes (for at most 20 s, as every wait
+/// here is bounded).
+fn wait_for_a_client() {
+    use netns_tests::bounded::accept_within;
+    let listener = std::net::TcpListener::bind("127.0.0.1:8080").unwrap();
+    let _ = accept_within(&listener, std::time::Duration::from_secs(20));
+}
+
+#[netns_test(timeout = "300ms")]
+#[ignore = "times out on purpose; run by `a_hung_test_times_out_and_shows_what_it_waits_on`"]
+fn hangs() {
+    wait_for_a_client();
+}
+
+#[netns_test]
+#[ignore = "times out on purpose with NETNS_TEST_TIMEOUT; run by `a_hung_test_times_out_and_shows_what_it_waits_on`"]
+fn hangs_without_a_limit_of_its_own() {
+    wait_for_a_client();
+}
+
+#[netns_test(timeout = "5s")]
+#[ignore = "passes; run by `a_hung_test_times_out_and_shows_what_it_waits_on`"]
+fn quick_within_its_limit() -> Result<(), String> {
+    std::net::TcpListener::bind("127.0.0.1:80").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// Runs this test binary with `args` and returns (success, output); a run
 /// that has not ended after a minute is killed and fails the test.
 fn run_self(args: &[&str]) -> (bool, String) {
@@ -190,4 +217,45 @@ fn a_failing_test_shows_its_network() {
     let (ok, out) = run_self(&["--ignored", "--exact", "failing_result"]);
     assert!(!ok, "{out}");
     assert!(out.contains("--- the test's namespace ---"), "{out}");
+}
+
+#[test]
+fn a_hung_test_times_out_and_shows_what_it_waits_on() {
+    let started = std::time::Instant::now();
+    let (ok, out) = run_self(&["--ignored", "--exact", "hangs"]);
+    assert!(!ok, "{out}");
+    for expected in [
+        "test hangs ... FAILED",
+        "netns_test: timed out after 300ms: the body had not returned",
+        "tcp  LISTEN       127.0.0.1:8080",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    // The process did not wait for the body's 20 s.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{out}"
+    );
+
+    let limited = [("NETNS_TEST_TIMEOUT", "200ms")];
+    let (ok, out) = run_self_with(
+        &["--ignored", "--exact", "hangs_without_a_limit_of_its_own"],
+        &limited,
+    );
+    assert!(!ok, "{out}");
+    assert!(out.contains("timed out after 200ms"), "{out}");
+
+    let (ok, out) = run_self_with(
+        &["--ignored", "--exact", "quick_within_its_limit"],
+        &limited,
+    );
+    assert!(ok, "{out}");
+
+    // A test's own limit wins over the variable, so it is not read there.
+    let wrong = [("NETNS_TEST_TIMEOUT", "5 minutes")];
+    let (ok, out) = run_self_with(&["--ignored", "--exact", "quick_within_its_limit"], &wrong);
+    assert!(ok, "{out}");
+    let (ok, out) = run_self_with(&["--ignored", "--exact", "quiet_passing"], &wrong);
+    assert!(!ok, "{out}");
+    assert!(out.contains("is not a valid time limit"), "{out}");
 }

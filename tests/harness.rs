@@ -125,10 +125,13 @@ fn the_calling_thread_stays_in_the_host_namespace() {
     let options = netns_test::__private::Options {
         loopback: true,
         should_panic: None,
+        timeout: None,
     };
-    let mut inside = None;
-    netns_test::__private::run(options, |ns| inside = Some(ns.try_clone().unwrap()));
-    let inside = inside.unwrap();
+    let (sender, inside) = std::sync::mpsc::channel();
+    netns_test::__private::run(options, move |ns| {
+        sender.send(ns.try_clone().unwrap()).unwrap();
+    });
+    let inside = inside.try_recv().unwrap();
     assert_ne!(inside, before);
     // Here, on the thread that called the harness, nothing moved.
     assert_eq!(NetNs::current().unwrap(), before);
@@ -170,8 +173,9 @@ fn fifty_bodies_hold_the_same_port_at_once() {
                 let options = netns_test::__private::Options {
                     loopback: true,
                     should_panic: None,
+                    timeout: None,
                 };
-                netns_test::__private::run(options, |_| {
+                netns_test::__private::run(options, move |_| {
                     let _listener = TcpListener::bind("127.0.0.1:9000").unwrap();
                     bound.fetch_add(1, Ordering::SeqCst);
                     let all = format!("all {N} bodies to hold 127.0.0.1:9000");

@@ -380,6 +380,7 @@ fn loopback_tests_on_two_threads(each: usize) -> Result<(), String> {
 const OPTIONS: Options = Options {
     loopback: true,
     should_panic: None,
+    timeout: None,
 };
 
 fn limit_of_one() -> Result<(), String> {
@@ -719,7 +720,7 @@ fn host_run_netns_untouched() -> Result<(), String> {
     };
     let before = listing();
     on_threads(2, |i| {
-        run(OPTIONS, |_| {
+        run(OPTIONS, move |_| {
             let ns = NetNs::new().unwrap();
             ns.pin(format!("/run/netns/netns-test-leak-check-{i}"))
                 .unwrap();

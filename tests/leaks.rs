@@ -35,6 +35,7 @@ fn one_test() -> Result<(), String> {
         Options {
             loopback: true,
             should_panic: None,
+            timeout: None,
         },
         |_| {
             let listener = TcpListener::bind("127.0.0.1:80").unwrap();

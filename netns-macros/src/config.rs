@@ -9,11 +9,12 @@ use crate::errors::Errors;
 use crate::signature::Param;
 
 /// The options, in the order the "unknown option" error lists them.
-const KEYS: [Key; 7] = [
+const KEYS: [Key; 8] = [
     Key::Loopback,
     Key::Uplink,
     Key::Network,
     Key::Node,
+    Key::Timeout,
     Key::Crate,
     Key::Flavor,
     Key::WorkerThreads,
@@ -25,6 +26,7 @@ enum Key {
     Uplink,
     Network,
     Node,
+    Timeout,
     Crate,
     Flavor,
     WorkerThreads,
@@ -37,6 +39,7 @@ impl Key {
             Key::Uplink => "uplink",
             Key::Network => "network",
             Key::Node => "node",
+            Key::Timeout => "timeout",
             Key::Crate => "crate",
             Key::Flavor => "flavor",
             Key::WorkerThreads => "worker_threads",
@@ -50,6 +53,7 @@ impl Key {
             Key::Uplink => "`uplink`, `uplink = true` or `uplink = false`",
             Key::Network => "`network = path::to::topology`",
             Key::Node => "`node = \"name\"`",
+            Key::Timeout => "`timeout = \"5s\"` (or `\"500ms\"`, `\"2m\"`)",
             Key::Crate => "`crate = path::to::netns_test`",
             Key::Flavor => "`flavor = \"current_thread\"` or `flavor = \"multi_thread\"`",
             Key::WorkerThreads => "`worker_threads = 2`",
@@ -82,6 +86,8 @@ pub(crate) struct Config {
     /// every option is read, so they keep their tokens.
     network: Option<(Path, Meta)>,
     node: Option<(LitStr, Meta)>,
+    /// `timeout = "5s"`: how long the body may run, in milliseconds.
+    pub(crate) timeout_ms: Option<u64>,
     /// Path to netns-test, for crates that reach it through a re-export.
     pub(crate) krate: Path,
     // Whether these two are allowed depends on the fn being async, so they
@@ -106,6 +112,7 @@ impl Config {
             uplink: false,
             network: None,
             node: None,
+            timeout_ms: None,
             krate: syn::parse_quote!(::netns_test),
             flavor: None,
             worker_threads: None,
@@ -244,6 +251,23 @@ impl Config {
                 };
                 self.node = Some((name, meta));
             }
+            Key::Timeout => {
+                let invalid = || {
+                    Error::new_spanned(
+                        value,
+                        "expected a time limit: a whole number and a unit, as a string: \
+                         `timeout = \"500ms\"`, `\"5s\"` or `\"2m\"`",
+                    )
+                };
+                let Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(text),
+                    ..
+                }) = value
+                else {
+                    return Err(invalid());
+                };
+                self.timeout_ms = Some(parse_millis(&text.value()).ok_or_else(invalid)?);
+            }
             Key::Crate => self.krate = parse_crate(value)?,
             Key::Flavor => {
                 let name = match value {
@@ -356,6 +380,20 @@ fn parse_crate(value: &Expr) -> syn::Result<Path> {
         ));
     }
     Ok(path)
+}
+
+/// `500ms`, `5s`, `2m` in milliseconds: a whole number and a unit, more
+/// than zero (as netns-test reads `NETNS_TEST_TIMEOUT`).
+fn parse_millis(text: &str) -> Option<u64> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let number: u64 = number.parse().ok()?;
+    let millis = match unit {
+        "ms" => number,
+        "s" => number.checked_mul(1000)?,
+        "m" => number.checked_mul(60_000)?,
+        _ => return None,
+    };
+    (millis > 0).then_some(millis)
 }
 
 /// Looks through the invisible group a `macro_rules!` `$value:expr` makes.

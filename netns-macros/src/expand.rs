@@ -131,9 +131,17 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
         None => quote!(::core::option::Option::None),
         Some(expected) => quote!(::core::option::Option::Some(#expected)),
     };
+    let timeout = match config.timeout_ms {
+        Some(ms) => quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#ms))),
+        None => quote!(::core::option::Option::None),
+    };
     let run = quote_spanned! {span=>
         #private::#runner(
-            #private::Options { loopback: #loopback, should_panic: #should_panic },
+            #private::Options {
+                loopback: #loopback,
+                should_panic: #should_panic,
+                timeout: #timeout,
+            },
             #topology
             #closure,
         )

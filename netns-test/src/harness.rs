@@ -4,6 +4,8 @@ use std::io::Write as _;
 use std::os::fd::{AsFd, AsRawFd};
 use std::panic::AssertUnwindSafe;
 use std::process::{ExitCode, Termination};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use netns_core::{Error, NetNs, get_netns_cookie};
 
@@ -49,6 +51,44 @@ pub struct Options {
     pub loopback: bool,
     /// `Some(expected)` for a `#[should_panic]` test (`""` if it names no text).
     pub should_panic: Option<&'static str>,
+    /// `timeout = "..."`: how long the body may run (`None`: the
+    /// [`TIMEOUT_ENV`] default, if any, else no limit).
+    pub timeout: Option<Duration>,
+}
+
+/// The environment variable that gives every `#[netns_test]` without a
+/// `timeout` option a limit: `500ms`, `5s`, `2m`.
+pub const TIMEOUT_ENV: &str = "NETNS_TEST_TIMEOUT";
+
+/// `500ms`, `5s` or `2m`: a whole number and a unit, more than zero.
+/// (`#[netns_test(timeout = ...)]` is checked the same way at compile time.)
+fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let number: u64 = number.parse().ok()?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.checked_mul(60)?),
+        _ => return None,
+    };
+    (!duration.is_zero()).then_some(duration)
+}
+
+/// The body's time limit: the test's own, else [`TIMEOUT_ENV`]'s.
+fn time_limit(options: Options) -> Result<Option<Duration>, String> {
+    if options.timeout.is_some() {
+        return Ok(options.timeout);
+    }
+    let Some(value) = std::env::var_os(TIMEOUT_ENV) else {
+        return Ok(None);
+    };
+    match value.to_str().and_then(parse_duration) {
+        Some(limit) => Ok(Some(limit)),
+        None => Err(format!(
+            "{TIMEOUT_ENV}={value:?} is not a valid time limit; write a whole number and a \
+             unit: `500ms`, `5s` or `2m`"
+        )),
+    }
 }
 
 /// Runs `body` inside a new network namespace and reports its result there.
@@ -65,7 +105,10 @@ pub struct Options {
 /// so its error type need not be `Send`; libtest then prints the error (as
 /// for any test returning `Result`) and fails the test.
 #[track_caller]
-pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Send) -> ExitCode {
+pub fn run<T: Termination>(
+    options: Options,
+    body: impl FnOnce(&NetNs) -> T + Send + 'static,
+) -> ExitCode {
     run_checked(options, |_| Ok(()), |ns, ()| body(ns))
 }
 
@@ -74,7 +117,7 @@ pub fn run<T: Termination>(options: Options, body: impl FnOnce(&NetNs) -> T + Se
 #[track_caller]
 pub fn run_with_network<T: Termination>(
     options: Options,
-    body: impl FnOnce(&NetNs, &Network) -> T + Send,
+    body: impl FnOnce(&NetNs, &Network) -> T + Send + 'static,
 ) -> ExitCode {
     let pair =
         |_: &NetNs| Network::pair().map_err(|e| format!("cannot build the test's network: {e}"));
@@ -88,7 +131,7 @@ pub fn run_with_network<T: Termination>(
 #[track_caller]
 pub fn run_with_uplink<T: Termination>(
     options: Options,
-    body: impl FnOnce(&NetNs, &Network) -> T + Send,
+    body: impl FnOnce(&NetNs, &Network) -> T + Send + 'static,
 ) -> ExitCode {
     let uplink = |ns: &NetNs| {
         let own = ns
@@ -121,7 +164,7 @@ pub struct Topology {
 pub fn run_with_topology<T: Termination>(
     options: Options,
     topology: Topology,
-    body: impl FnOnce(&NetNs, &Network) -> T + Send,
+    body: impl FnOnce(&NetNs, &Network) -> T + Send + 'static,
 ) -> ExitCode {
     let build = |ns: &NetNs| {
         // A panic here is the topology's, not the body's: it must not pass
@@ -159,13 +202,17 @@ pub fn run_with_topology<T: Termination>(
 /// harness's own (reported like the others); then the thread gets its
 /// private `/run/netns` and runs `body`.
 #[track_caller]
-fn run_checked<S: Built, T: Termination>(
+fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
     options: Options,
     setup: impl FnOnce(&NetNs) -> Result<S, String> + Send,
-    body: impl FnOnce(&NetNs, &S) -> T + Send,
+    body: impl FnOnce(&NetNs, &S) -> T + Send + 'static,
 ) -> ExitCode {
     let policy = match Unsupported::from_env() {
         Ok(policy) => policy,
+        Err(why) => return setup_failed(options, why),
+    };
+    let limit = match time_limit(options) {
+        Ok(limit) => limit,
         Err(why) => return setup_failed(options, why),
     };
     let Some(startup) = startup() else {
@@ -208,23 +255,13 @@ fn run_checked<S: Built, T: Termination>(
         // Set up first, while this thread's state is still the process's,
         // so that a network's nodes come from the long-lived helpers.
         let given = setup(&ns)?;
-        run_netns::make_private();
-        // The snapshot is printed by the panic hook while the body's
-        // sockets still exist, or after the body if it failed otherwise.
-        let watch = snapshot::enabled().then(|| {
-            let expects_panic = options.should_panic.is_some();
-            snapshot::watch(scene(&ns, given.network()), !expects_panic)
-        });
-        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| body(&ns, &given).report()));
-        // A `#[should_panic]` test passes if it panics (or fails for the
-        // wrong text, which is not the network's doing) and fails if not.
-        let failed = match &ran {
-            Ok(code) => *code != ExitCode::SUCCESS || options.should_panic.is_some(),
-            Err(_) => options.should_panic.is_none(),
+        let ran = match limit {
+            None => {
+                run_netns::make_private();
+                watched(options, &ns, &given, body)
+            }
+            Some(limit) => within(limit, options, &ns, Arc::new(given), body)?,
         };
-        if let Some(watch) = watch {
-            watch.finish(failed, ran.is_err());
-        }
         match ran {
             Ok(code) => Ok(code),
             Err(payload) => std::panic::resume_unwind(payload),
@@ -279,6 +316,78 @@ pub fn skip(why: impl std::fmt::Display) {
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("this test");
     let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+}
+
+/// Runs the body on the calling thread (its private `/run/netns` made),
+/// with the failure snapshot watching it; a panic comes back as `Err`.
+fn watched<S: Built, T: Termination>(
+    options: Options,
+    ns: &NetNs,
+    given: &S,
+    body: impl FnOnce(&NetNs, &S) -> T,
+) -> std::thread::Result<ExitCode> {
+    // The snapshot is taken by the panic hook while the body's sockets
+    // still exist, or after the body if it failed otherwise.
+    let watch = snapshot::enabled().then(|| {
+        let expects_panic = options.should_panic.is_some();
+        snapshot::watch(scene(ns, given.network()), !expects_panic)
+    });
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| body(ns, given).report()));
+    // A `#[should_panic]` test passes if it panics (or fails for the wrong
+    // text, which is not the network's doing) and fails if not.
+    let failed = match &ran {
+        Ok(code) => *code != ExitCode::SUCCESS || options.should_panic.is_some(),
+        Err(_) => options.should_panic.is_none(),
+    };
+    if let Some(watch) = watch {
+        watch.finish(failed, ran.is_err());
+    }
+    ran
+}
+
+/// [`watched`] on a thread of its own (started here, so in the test's
+/// namespace), waiting for it at most `limit`. After that the test fails
+/// with a snapshot, and the body's thread is left running: a thread cannot
+/// be stopped from outside. It keeps the test's namespace and network
+/// alive until it returns or the process ends.
+fn within<S: Built + Send + Sync + 'static, T: Termination>(
+    limit: Duration,
+    options: Options,
+    ns: &NetNs,
+    given: Arc<S>,
+    body: impl FnOnce(&NetNs, &S) -> T + Send + 'static,
+) -> Result<std::thread::Result<ExitCode>, String> {
+    let own = ns
+        .try_clone()
+        .map_err(|e| format!("cannot keep a handle to the test's namespace: {e}"))?;
+    let shared = Arc::clone(&given);
+    let (done, outcome) = mpsc::channel();
+    let mut thread = std::thread::Builder::new();
+    if let Some(name) = std::thread::current().name() {
+        thread = thread.name(name.to_owned());
+    }
+    thread
+        .spawn(move || {
+            run_netns::make_private();
+            let _ = done.send(watched(options, &own, &*shared, body));
+        })
+        .map_err(|e| format!("cannot start the body's thread: {e}"))?;
+    match outcome.recv_timeout(limit) {
+        Ok(ran) => Ok(ran),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err("the body's thread ended without a result".to_owned())
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            if snapshot::enabled() {
+                snapshot::print(&scene(ns, given.network()));
+            }
+            Err(format!(
+                "timed out after {limit:?}: the body had not returned. Its thread is left \
+                 running (a thread cannot be stopped from outside) and keeps the test's \
+                 namespace until it ends"
+            ))
+        }
+    }
 }
 
 /// What the harness built for a body besides its namespace.
@@ -387,5 +496,30 @@ fn unavailable(options: Options, policy: Unsupported, mode: &Mode, error: &Error
         // that it passes like every skipped test.
         Some(expected) => panic!("{line} (the test expects a panic with: {expected})"),
         None => ExitCode::SUCCESS,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limits_are_a_whole_number_and_a_unit() {
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        for bad in [
+            "",
+            "5",
+            "s",
+            "0s",
+            "1.5s",
+            "5 s",
+            "-1s",
+            "5h",
+            "99999999999999999999m",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 }

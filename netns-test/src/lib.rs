@@ -107,6 +107,7 @@
 //! | `uplink` | a host-like namespace: `eth0` at 10.0.2.15/24 and fd00:2::15/64, default routes through node `gateway` (10.0.2.2, fd00:2::2), which answers ping and silently drops TCP, UDP and whatever is for other addresses, so unroutable connects time out; `net: &Network` is that network (the test's own namespace is node `test`); see [`network::uplink`] |
 //! | `network = path` | the test's network is built from `path`, a `fn() -> NetworkBuilder` (one topology, reused by many tests); `net: &Network` is that network |
 //! | `node = "name"` | with `network`: the body runs inside node `name` (the test's own namespace is that node; `ns: &NetNs` is its namespace). A name the topology lacks fails the test |
+//! | `timeout = "5s"` | fail the test if the body has not returned within this time (`"500ms"`, `"5s"`, `"2m"`; without it, `NETNS_TEST_TIMEOUT` sets a default for every test) — see [When a test fails](#when-a-test-fails) |
 //! | `flavor = "current_thread"` / `"multi_thread"` | the tokio runtime of an `async fn` (default `current_thread`) |
 //! | `worker_threads = N` | worker threads of the `multi_thread` runtime (alone, it implies `multi_thread`) |
 //! | `crate = path` | where to find this crate, for crates that re-export it |
@@ -177,6 +178,17 @@
 //! A `#[should_panic]` test that panics prints nothing, and
 //! `NETNS_TEST_SNAPSHOT=off` ([`SNAPSHOT_ENV`]) turns it off. Each kind of
 //! entry is cut at 40 lines per namespace.
+//!
+//! A test that hangs fails too, given a limit: `#[netns_test(timeout =
+//! "5s")]`, or `NETNS_TEST_TIMEOUT=5s` ([`TIMEOUT_ENV`]) for every test
+//! without one of its own. The body then runs on a thread of its own; when
+//! the limit passes, the test fails with `timed out after 5s` and the
+//! snapshot, which shows what the body was waiting on (a socket in
+//! `SYN-SENT`, a `LISTEN`ing one nobody connects to). The body's thread
+//! cannot be stopped from outside: it is left running, detached, and keeps
+//! the test's namespace and network alive until it returns or the test
+//! process ends (libtest's process ends when the last test has run;
+//! `cargo nextest` runs each test in a process of its own).
 //!
 //! # Without root
 //!
@@ -332,7 +344,7 @@ mod runtime;
 mod settings;
 mod snapshot;
 
-pub use harness::{UNSUPPORTED_ENV, skip};
+pub use harness::{TIMEOUT_ENV, UNSUPPORTED_ENV, skip};
 pub use mode::{Mode, init, mode};
 pub use netns_core::{self, Error, NetNs, NsId, get_netns_cookie};
 pub use netns_macros::netns_test;

@@ -88,6 +88,11 @@ fn read_inside(fd: BorrowedFd<'_>, name: &str) -> String {
     read.unwrap_or_else(|why| format!("--- {name} ---\n{why}\n"))
 }
 
+/// Prints the snapshot of `scene` now (for a body that has not returned).
+pub(crate) fn print(scene: &Scene) {
+    print!("{}", scene.render());
+}
+
 /// The scene of the body running on this thread, and what the panic hook
 /// made of it.
 struct Watched {

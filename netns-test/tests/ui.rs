@@ -128,6 +128,17 @@ mod expansions_type_check {
     #[netns_test(node = "b", network = self::two_hosts, loopback = false)]
     fn network_node_unit() {}
 
+    #[netns_test(timeout = "2m")]
+    fn timeout_minutes() {}
+
+    #[netns_test(timeout = "500ms", uplink)]
+    fn timeout_with_uplink(net: &netns_test::network::Network) {
+        let _ = net.node("gateway").unwrap();
+    }
+
+    #[netns_test(timeout = "5s", network = two_hosts, node = "a")]
+    fn timeout_in_a_node() {}
+
     /// The constructor each test carries (an `#[unsafe(link_section)]`
     /// static) comes from this crate's macro, so crates that forbid unsafe
     /// code can still use the attribute.
@@ -155,6 +166,11 @@ mod expansions_type_check {
 
         #[netns_test(worker_threads = 2)]
         async fn worker_threads(_: &NetNs) {}
+
+        #[netns_test(timeout = "10s")]
+        async fn timeout() {
+            ::tokio::task::yield_now().await;
+        }
 
         #[netns_test(flavor = "current_thread")]
         #[should_panic(expected = "boom")]
