@@ -110,6 +110,23 @@ fn quick_within_its_limit() -> Result<(), String> {
     Ok(())
 }
 
+fn a_lan() -> netns_test::network::NetworkBuilder {
+    use netns_test::network::Endpoint;
+    two_hosts().lan(
+        "office",
+        [
+            Endpoint::new("client", "eth0").address("10.0.5.1/24"),
+            Endpoint::new("server", "eth0").address("10.0.5.2/24"),
+        ],
+    )
+}
+
+#[netns_test(network = a_lan, node = "client")]
+#[ignore = "fails on purpose; run by `a_failing_test_shows_its_network`"]
+fn broken_lan_test() {
+    panic!("the LAN is broken");
+}
+
 /// Runs this test binary with `args` and returns (success, output); a run
 /// that has not ended after a minute is killed and fails the test.
 fn run_self(args: &[&str]) -> (bool, String) {
@@ -213,6 +230,27 @@ fn a_failing_test_shows_its_network() {
         assert!(ok, "{out}");
         assert!(!out.contains("the network when"), "{out}");
     }
+    // A LAN's switch is shown with the nodes.
+    let (ok, out) = run_self(&["--ignored", "--exact", "broken_lan_test"]);
+    assert!(!ok, "{out}");
+    for expected in [
+        "--- the test's namespace (node client) ---",
+        "10.0.5.1/24",
+        "--- node server ---",
+        "--- LAN office (its switch) ---",
+        "br0             UP,RUNNING,LOWER_UP",
+        "port1 ",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    // Only `on` and `off` are values.
+    let wrong = [("NETNS_TEST_SNAPSHOT", "of")];
+    let (ok, out) = run_self_with(&["--ignored", "--exact", "quiet_passing"], &wrong);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("NETNS_TEST_SNAPSHOT=\"of\" is not a valid value"),
+        "{out}"
+    );
     // A test that fails by returning an error shows it too.
     let (ok, out) = run_self(&["--ignored", "--exact", "failing_result"]);
     assert!(!ok, "{out}");

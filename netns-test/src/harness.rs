@@ -215,6 +215,10 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         Ok(limit) => limit,
         Err(why) => return setup_failed(options, why),
     };
+    let snapshot = match snapshot::enabled() {
+        Ok(on) => on,
+        Err(why) => return setup_failed(options, why),
+    };
     let Some(startup) = startup() else {
         return setup_failed(options, NEVER_RAN.to_owned());
     };
@@ -258,9 +262,9 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         let ran = match limit {
             None => {
                 run_netns::make_private();
-                watched(options, &ns, &given, body)
+                watched(options, snapshot, &ns, &given, body)
             }
-            Some(limit) => within(limit, options, &ns, Arc::new(given), body)?,
+            Some(limit) => within(limit, options, snapshot, &ns, Arc::new(given), body)?,
         };
         match ran {
             Ok(code) => Ok(code),
@@ -322,13 +326,14 @@ pub fn skip(why: impl std::fmt::Display) {
 /// with the failure snapshot watching it; a panic comes back as `Err`.
 fn watched<S: Built, T: Termination>(
     options: Options,
+    snapshot: bool,
     ns: &NetNs,
     given: &S,
     body: impl FnOnce(&NetNs, &S) -> T,
 ) -> std::thread::Result<ExitCode> {
     // The snapshot is taken by the panic hook while the body's sockets
     // still exist, or after the body if it failed otherwise.
-    let watch = snapshot::enabled().then(|| {
+    let watch = snapshot.then(|| {
         let expects_panic = options.should_panic.is_some();
         snapshot::watch(scene(ns, given.network()), !expects_panic)
     });
@@ -353,6 +358,7 @@ fn watched<S: Built, T: Termination>(
 fn within<S: Built + Send + Sync + 'static, T: Termination>(
     limit: Duration,
     options: Options,
+    snapshot: bool,
     ns: &NetNs,
     given: Arc<S>,
     body: impl FnOnce(&NetNs, &S) -> T + Send + 'static,
@@ -369,7 +375,7 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
     thread
         .spawn(move || {
             run_netns::make_private();
-            let _ = done.send(watched(options, &own, &*shared, body));
+            let _ = done.send(watched(options, snapshot, &own, &*shared, body));
         })
         .map_err(|e| format!("cannot start the body's thread: {e}"))?;
     match outcome.recv_timeout(limit) {
@@ -378,7 +384,7 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
             Err("the body's thread ended without a result".to_owned())
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
-            if snapshot::enabled() {
+            if snapshot {
                 snapshot::print(&scene(ns, given.network()));
             }
             Err(format!(
@@ -421,6 +427,10 @@ fn scene(ns: &NetNs, network: Option<&Network>) -> snapshot::Scene {
     for node in nodes.iter().filter(|node| node.ns() != ns) {
         let name = format!("node {}", node.name());
         namespaces.push((name, node.ns().as_fd().as_raw_fd()));
+    }
+    for switch in network.into_iter().flat_map(Network::switches) {
+        let name = format!("LAN {} (its switch)", switch.name());
+        namespaces.push((name, switch.ns().as_fd().as_raw_fd()));
     }
     snapshot::Scene { namespaces }
 }

@@ -170,13 +170,15 @@
 //! A `#[netns_test]` that fails (its body panics or returns an error) prints,
 //! into the output libtest shows for a failed test, the state of its network
 //! as it was at that moment, before anything is torn down: for the test's
-//! own namespace and every other node of its [`Network`](network::Network),
+//! own namespace, every other node of its [`Network`](network::Network) and
+//! its LANs' switches,
 //! the links (state, MTU, MAC), IPv4 and IPv6 addresses, routes, IPv4
 //! neighbours, TCP and UDP sockets with their states (`LISTEN`, `SYN-SENT`,
 //! `ESTAB`, ...) and the forwarding settings — read from inside each
 //! namespace (`/proc/thread-self/net`, `getifaddrs`), without `ip` or `ss`.
 //! A `#[should_panic]` test that panics prints nothing, and
-//! `NETNS_TEST_SNAPSHOT=off` ([`SNAPSHOT_ENV`]) turns it off. Each kind of
+//! `NETNS_TEST_SNAPSHOT=off` ([`SNAPSHOT_ENV`]) turns it off (`on` is the
+//! default; any other value fails the test, naming the two). Each kind of
 //! entry is cut at 40 lines per namespace.
 //!
 //! A test that hangs fails too, given a limit: `#[netns_test(timeout =

@@ -20,9 +20,20 @@ pub const SNAPSHOT_ENV: &str = "NETNS_TEST_SNAPSHOT";
 /// At most this many lines of one kind (sockets, routes, ...) per namespace.
 const MAX_LINES: usize = 40;
 
-/// Whether failing tests print a snapshot (unless `NETNS_TEST_SNAPSHOT=off`).
-pub(crate) fn enabled() -> bool {
-    std::env::var_os(SNAPSHOT_ENV).is_none_or(|value| !value.eq_ignore_ascii_case("off"))
+/// Whether failing tests print a snapshot: `on` (the default) or `off`;
+/// another value of `NETNS_TEST_SNAPSHOT` is an error naming both.
+pub(crate) fn enabled() -> Result<bool, String> {
+    let Some(value) = std::env::var_os(SNAPSHOT_ENV) else {
+        return Ok(true);
+    };
+    match value.to_str().map(str::to_ascii_lowercase).as_deref() {
+        Some("" | "on") => Ok(true),
+        Some("off") => Ok(false),
+        _ => Err(format!(
+            "{SNAPSHOT_ENV}={value:?} is not a valid value; use `on` (the default: a failing \
+             test shows its network) or `off`"
+        )),
+    }
 }
 
 /// At most this many addresses of one interface.

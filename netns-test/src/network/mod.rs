@@ -163,6 +163,11 @@ impl Network {
             })
     }
 
+    /// The LANs' switches, in the order the LANs were declared.
+    pub(crate) fn switches(&self) -> impl Iterator<Item = &Node> {
+        self.switches.iter()
+    }
+
     /// The nodes, in the order they were declared.
     pub fn nodes(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter()
