@@ -407,13 +407,15 @@ fn lan_network(n: usize) -> netns_test::network::NetworkBuilder {
     )
 }
 
+/// Runs `ip ARGS...` for a baseline, which must succeed.
+fn ip(args: &[&str]) {
+    let status = status_within(Command::new("ip").args(args)).unwrap();
+    assert!(status.success(), "ip {args:?}");
+}
+
 /// The same LAN with iproute2, one command per step, then `ip netns del`.
 fn ip_lan_network(n: usize) -> Duration {
     let prefix = format!("bench{}", std::process::id());
-    let ip = |args: &[&str]| {
-        let status = status_within(Command::new("ip").args(args)).unwrap();
-        assert!(status.success(), "ip {args:?}");
-    };
     let switch = format!("{prefix}-lan");
     let started = Instant::now();
     ip(&["netns", "add", &switch]);
@@ -508,10 +510,6 @@ fn line_network(n: usize) -> netns_test::network::NetworkBuilder {
 /// The same line with iproute2, one command per step, then `ip netns del`.
 fn ip_line_network(n: usize) -> Duration {
     let prefix = format!("bench{}", std::process::id());
-    let ip = |args: &[&str]| {
-        let status = status_within(Command::new("ip").args(args)).unwrap();
-        assert!(status.success(), "ip {args:?}");
-    };
     let started = Instant::now();
     for i in 0..n {
         ip(&["netns", "add", &format!("{prefix}-{i}")]);

@@ -148,6 +148,29 @@ fn run_self_with(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Runs the ignored test `name` alone with `env` set, checks that it
+/// failed, and returns its output.
+fn failed(name: &str, env: &[(&str, &str)]) -> String {
+    let (ok, out) = run_self_with(&["--ignored", "--exact", name], env);
+    assert!(!ok, "{out}");
+    out
+}
+
+/// Runs the ignored test `name` alone with `env` set and `--nocapture`
+/// (so that nothing it prints is hidden), checks that it passed, and
+/// returns its output.
+fn passed(name: &str, env: &[(&str, &str)]) -> String {
+    let (ok, out) = run_self_with(&["--ignored", "--exact", name, "--nocapture"], env);
+    assert!(ok, "{out}");
+    out
+}
+
+fn assert_has_all(out: &str, expected: &[&str]) {
+    for expected in expected {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
 #[test]
 fn failing_tests_fail_with_their_own_messages() {
     let (ok, out) = run_self(&["--ignored", "failing_"]);
@@ -180,95 +203,87 @@ fn passing_output_is_captured() {
 
 #[test]
 fn a_node_the_topology_lacks_fails_the_test() {
-    let (ok, out) = run_self(&["--ignored", "--exact", "unknown_node"]);
-    assert!(!ok, "{out}");
-    for expected in [
-        "test unknown_node ... FAILED",
-        "cannot build the test's network two_hosts() with the body in node \"nobody\"",
-        "no node is called \"nobody\"",
-    ] {
-        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
-    }
+    let out = failed("unknown_node", &[]);
+    assert_has_all(
+        &out,
+        &[
+            "test unknown_node ... FAILED",
+            "cannot build the test's network two_hosts() with the body in node \"nobody\"",
+            "no node is called \"nobody\"",
+        ],
+    );
     assert!(!out.contains("the body must not run"), "{out}");
 }
 
 #[test]
 fn a_failing_test_shows_its_network() {
-    let (ok, out) = run_self(&["--ignored", "--exact", "broken_network_test"]);
-    assert!(!ok, "{out}");
-    for expected in [
-        "the server never answered",
-        "netns_test: the network when the test failed (NETNS_TEST_SNAPSHOT=off turns this off)",
-        "--- the test's namespace (node test) ---",
-        "eth0            UP,RUNNING,LOWER_UP",
-        "10.0.2.15/24 fd00:2::15/64",
-        "default via 10.0.2.2 dev eth0",
-        "default via fd00:2::2 dev eth0",
-        "10.0.2.0/24 dev eth0",
-        "tcp  LISTEN       127.0.0.1:8080",
-        "tcp  ESTAB ",
-        "tcp  SYN-SENT     10.0.2.15:",
-        "10.255.255.1:80",
-        "--- node gateway ---",
-        "10.0.2.2/24 fd00:2::2/64",
-        "forwarding: ipv4 0, ipv6 0",
-    ] {
-        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
-    }
-    // Off means off.
-    let (ok, out) = run_self_with(
-        &["--ignored", "--exact", "broken_network_test"],
-        &[("NETNS_TEST_SNAPSHOT", "off")],
+    let out = failed("broken_network_test", &[]);
+    assert_has_all(
+        &out,
+        &[
+            "the server never answered",
+            "netns_test: the network when the test failed (NETNS_TEST_SNAPSHOT=off turns this off)",
+            "--- the test's namespace (node test) ---",
+            "eth0            UP,RUNNING,LOWER_UP",
+            "10.0.2.15/24 fd00:2::15/64",
+            "default via 10.0.2.2 dev eth0",
+            "default via fd00:2::2 dev eth0",
+            "10.0.2.0/24 dev eth0",
+            "tcp  LISTEN       127.0.0.1:8080",
+            "tcp  ESTAB ",
+            "tcp  SYN-SENT     10.0.2.15:",
+            "10.255.255.1:80",
+            "--- node gateway ---",
+            "10.0.2.2/24 fd00:2::2/64",
+            "forwarding: ipv4 0, ipv6 0",
+        ],
     );
-    assert!(!ok, "{out}");
+    // Off means off.
+    let out = failed("broken_network_test", &[("NETNS_TEST_SNAPSHOT", "off")]);
     assert!(out.contains("the server never answered"), "{out}");
     assert!(!out.contains("the network when"), "{out}");
     // A `#[should_panic]` test that passes prints nothing, even uncaptured;
     // nor does a test that catches its own panic.
     for passing in ["expected_panic", "catches_its_own_panic"] {
-        let (ok, out) = run_self(&["--ignored", "--exact", passing, "--nocapture"]);
-        assert!(ok, "{out}");
+        let out = passed(passing, &[]);
         assert!(!out.contains("the network when"), "{out}");
     }
     // A LAN's switch is shown with the nodes.
-    let (ok, out) = run_self(&["--ignored", "--exact", "broken_lan_test"]);
-    assert!(!ok, "{out}");
-    for expected in [
-        "--- the test's namespace (node client) ---",
-        "10.0.5.1/24",
-        "--- node server ---",
-        "--- LAN office (its switch) ---",
-        "br0             UP,RUNNING,LOWER_UP",
-        "port1 ",
-    ] {
-        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
-    }
+    let out = failed("broken_lan_test", &[]);
+    assert_has_all(
+        &out,
+        &[
+            "--- the test's namespace (node client) ---",
+            "10.0.5.1/24",
+            "--- node server ---",
+            "--- LAN office (its switch) ---",
+            "br0             UP,RUNNING,LOWER_UP",
+            "port1 ",
+        ],
+    );
     // Only `on` and `off` are values.
-    let wrong = [("NETNS_TEST_SNAPSHOT", "of")];
-    let (ok, out) = run_self_with(&["--ignored", "--exact", "quiet_passing"], &wrong);
-    assert!(!ok, "{out}");
+    let out = failed("quiet_passing", &[("NETNS_TEST_SNAPSHOT", "of")]);
     assert!(
         out.contains("NETNS_TEST_SNAPSHOT=\"of\" is not a valid value"),
         "{out}"
     );
     // A test that fails by returning an error shows it too.
-    let (ok, out) = run_self(&["--ignored", "--exact", "failing_result"]);
-    assert!(!ok, "{out}");
+    let out = failed("failing_result", &[]);
     assert!(out.contains("--- the test's namespace ---"), "{out}");
 }
 
 #[test]
 fn a_hung_test_times_out_and_shows_what_it_waits_on() {
     let started = std::time::Instant::now();
-    let (ok, out) = run_self(&["--ignored", "--exact", "hangs"]);
-    assert!(!ok, "{out}");
-    for expected in [
-        "test hangs ... FAILED",
-        "netns_test: timed out after 300ms: the body had not returned",
-        "tcp  LISTEN       127.0.0.1:8080",
-    ] {
-        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
-    }
+    let out = failed("hangs", &[]);
+    assert_has_all(
+        &out,
+        &[
+            "test hangs ... FAILED",
+            "netns_test: timed out after 300ms: the body had not returned",
+            "tcp  LISTEN       127.0.0.1:8080",
+        ],
+    );
     // The process did not wait for the body's 20 s.
     assert!(
         started.elapsed() < std::time::Duration::from_secs(15),
@@ -276,24 +291,13 @@ fn a_hung_test_times_out_and_shows_what_it_waits_on() {
     );
 
     let limited = [("NETNS_TEST_TIMEOUT", "200ms")];
-    let (ok, out) = run_self_with(
-        &["--ignored", "--exact", "hangs_without_a_limit_of_its_own"],
-        &limited,
-    );
-    assert!(!ok, "{out}");
+    let out = failed("hangs_without_a_limit_of_its_own", &limited);
     assert!(out.contains("timed out after 200ms"), "{out}");
-
-    let (ok, out) = run_self_with(
-        &["--ignored", "--exact", "quick_within_its_limit"],
-        &limited,
-    );
-    assert!(ok, "{out}");
+    passed("quick_within_its_limit", &limited);
 
     // A test's own limit wins over the variable, so it is not read there.
     let wrong = [("NETNS_TEST_TIMEOUT", "5 minutes")];
-    let (ok, out) = run_self_with(&["--ignored", "--exact", "quick_within_its_limit"], &wrong);
-    assert!(ok, "{out}");
-    let (ok, out) = run_self_with(&["--ignored", "--exact", "quiet_passing"], &wrong);
-    assert!(!ok, "{out}");
+    passed("quick_within_its_limit", &wrong);
+    let out = failed("quiet_passing", &wrong);
     assert!(out.contains("is not a valid time limit"), "{out}");
 }

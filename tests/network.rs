@@ -29,14 +29,23 @@ fn connect_async(net: &Network, listener: TcpListener, addr: &'static str) {
     server.join().unwrap().unwrap();
 }
 
+/// A connection from `node` to `addr`, made in `node`'s namespace (see
+/// [`connect_within`]).
+fn connect_from(
+    net: &Network,
+    node: &str,
+    addr: &str,
+    patience: Duration,
+) -> std::io::Result<TcpStream> {
+    net.node(node)
+        .unwrap()
+        .run(|| connect_within(addr, patience))
+        .unwrap()
+}
+
 /// A line server on `addr` in `node` that answers one connection.
 fn serve_once(net: &Network, node: &str, addr: &str) -> std::thread::JoinHandle<String> {
-    let listener = net
-        .node(node)
-        .unwrap()
-        .run(|| TcpListener::bind(addr))
-        .unwrap()
-        .unwrap();
+    let listener = listen(net, node, addr);
     std::thread::spawn(move || {
         let (stream, peer) = accept_within(&listener, PATIENCE).unwrap();
         let mut line = String::new();
@@ -64,11 +73,7 @@ fn ask_within(
     line: &str,
     patience: Duration,
 ) -> std::io::Result<String> {
-    let stream = net
-        .node(node)
-        .unwrap()
-        .run(|| connect_within(addr, patience))
-        .unwrap()?;
+    let stream = connect_from(net, node, addr, patience)?;
     (&stream).write_all(format!("{line}\n").as_bytes())?;
     let mut answer = String::new();
     BufReader::new(&stream)
@@ -304,12 +309,7 @@ fn sysctls_are_set_and_read_per_node_and_checked() {
 fn a_cut_in_the_middle_of_a_conversation_times_out_the_client() {
     let net = Network::pair().unwrap();
     let listener = listen(&net, "server", "10.0.0.2:80");
-    let stream = net
-        .node("client")
-        .unwrap()
-        .run(|| connect_within("10.0.0.2:80", PATIENCE))
-        .unwrap()
-        .unwrap();
+    let stream = connect_from(&net, "client", "10.0.0.2:80", PATIENCE).unwrap();
     let (_server_side, _) = accept_within(&listener, PATIENCE).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -390,10 +390,7 @@ fn a_two_host_test_in_a_few_lines(net: &Network) {
     });
     // The server binds asynchronously: retry until it listens.
     let stream = retry("a connection to 10.0.0.2:80", PATIENCE, || {
-        net.node("client")
-            .unwrap()
-            .run(|| connect_within("10.0.0.2:80", PATIENCE))
-            .unwrap()
+        connect_from(net, "client", "10.0.0.2:80", PATIENCE)
     });
     let mut line = String::new();
     BufReader::new(&stream)
@@ -473,12 +470,7 @@ fn send_through(net: &Network, bytes: usize) -> Duration {
         got.len()
     });
     let started = std::time::Instant::now();
-    let stream = net
-        .node("client")
-        .unwrap()
-        .run(|| connect_within("10.0.0.2:80", PATIENCE))
-        .unwrap()
-        .unwrap();
+    let stream = connect_from(net, "client", "10.0.0.2:80", PATIENCE).unwrap();
     stream
         .set_write_timeout(Some(Duration::from_secs(30)))
         .unwrap();

@@ -222,18 +222,13 @@ impl Config {
                 _ => return Err(Error::new_spanned(value, "expected `true` or `false`")),
             },
             Key::Network => {
-                let path = match value {
-                    Expr::Path(expr) if expr.qself.is_none() && expr.attrs.is_empty() => {
-                        expr.path.clone()
-                    }
-                    _ => {
-                        return Err(Error::new_spanned(
-                            value,
-                            "expected the path of a `fn() -> NetworkBuilder`, like \
-                             `network = topologies::office`",
-                        ));
-                    }
-                };
+                let path = plain_path(value).ok_or_else(|| {
+                    Error::new_spanned(
+                        value,
+                        "expected the path of a `fn() -> NetworkBuilder`, like \
+                         `network = topologies::office`",
+                    )
+                })?;
                 self.network = Some((path, meta));
             }
             Key::Node => {
@@ -364,11 +359,14 @@ const NOT_A_PATH: &str = "expected a path to netns-test, like `crate = my_crate:
 
 /// `crate = a::b` or, like tokio's option, `crate = "a::b"`.
 fn parse_crate(value: &Expr) -> syn::Result<Path> {
-    let path = match value {
-        Expr::Path(expr) if expr.qself.is_none() && expr.attrs.is_empty() => expr.path.clone(),
-        Expr::Lit(syn::ExprLit {
-            lit: Lit::Str(s), ..
-        }) => s
+    let path = match (plain_path(value), value) {
+        (Some(path), _) => path,
+        (
+            None,
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }),
+        ) => s
             .parse_with(Path::parse_mod_style)
             .map_err(|_| Error::new_spanned(s, NOT_A_PATH))?,
         _ => return Err(Error::new_spanned(value, NOT_A_PATH)),
@@ -394,6 +392,16 @@ fn parse_millis(text: &str) -> Option<u64> {
         _ => return None,
     };
     (millis > 0).then_some(millis)
+}
+
+/// `a::b` written as an expression (no `<T as Trait>::`, no attributes).
+fn plain_path(value: &Expr) -> Option<Path> {
+    match value {
+        Expr::Path(expr) if expr.qself.is_none() && expr.attrs.is_empty() => {
+            Some(expr.path.clone())
+        }
+        _ => None,
+    }
 }
 
 /// Looks through the invisible group a `macro_rules!` `$value:expr` makes.

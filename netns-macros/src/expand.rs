@@ -87,7 +87,6 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     // network they build first: the two-host `Network::pair` for a `net`
     // parameter, the uplink around the test's namespace (whatever the body
     // takes), or the user's topology.
-    let with_net = quote!(#ns: &#private::NetNs, #net: &#private::Network);
     let (runner, topology) = if config.uplink {
         (quote!(run_with_uplink), None)
     } else if let Some((path, node)) = config.topology() {
@@ -109,8 +108,9 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     } else {
         (quote!(run), None)
     };
-    let params = if config.uplink || topology.is_some() || param == Param::Network {
-        with_net
+    let builds_network = config.uplink || topology.is_some() || param == Param::Network;
+    let params = if builds_network {
+        quote!(#ns: &#private::NetNs, #net: &#private::Network)
     } else {
         quote!(#ns: &#private::NetNs)
     };

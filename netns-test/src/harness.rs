@@ -29,19 +29,36 @@ enum Unsupported {
 impl Unsupported {
     /// The policy [`UNSUPPORTED_ENV`] asks for; unset or empty means `fail`.
     fn from_env() -> Result<Unsupported, String> {
-        let Some(value) = std::env::var_os(UNSUPPORTED_ENV) else {
-            return Ok(Unsupported::Fail);
-        };
-        match value.to_str().map(str::to_ascii_lowercase).as_deref() {
-            Some("" | "fail") => Ok(Unsupported::Fail),
-            Some("skip") => Ok(Unsupported::Skip),
-            _ => Err(format!(
-                "{UNSUPPORTED_ENV}={value:?} is not a valid value; use `fail` (the default: a \
-                 test that cannot have a network namespace fails, saying why) or `skip` (it \
-                 passes with a `skipped:` line)"
-            )),
-        }
+        env_choice(
+            UNSUPPORTED_ENV,
+            &[("fail", Unsupported::Fail), ("skip", Unsupported::Skip)],
+            "`fail` (the default: a test that cannot have a network namespace fails, saying \
+             why) or `skip` (it passes with a `skipped:` line)",
+        )
     }
+}
+
+/// The value of environment variable `name` among `choices` (any case);
+/// unset or empty means the first. Another value is an error naming
+/// `meanings`.
+pub(crate) fn env_choice<T: Copy>(
+    name: &str,
+    choices: &[(&str, T)],
+    meanings: &str,
+) -> Result<T, String> {
+    let Some(value) = std::env::var_os(name) else {
+        return Ok(choices[0].1);
+    };
+    let lower = value.to_str().map(str::to_ascii_lowercase);
+    match lower.as_deref() {
+        Some("") => Some(choices[0].1),
+        Some(text) => choices
+            .iter()
+            .find(|(key, _)| *key == text)
+            .map(|(_, v)| *v),
+        None => None,
+    }
+    .ok_or_else(|| format!("{name}={value:?} is not a valid value; use {meanings}"))
 }
 
 /// Options of one test, as the attribute and its other attributes set them.
@@ -51,8 +68,9 @@ pub struct Options {
     pub loopback: bool,
     /// `Some(expected)` for a `#[should_panic]` test (`""` if it names no text).
     pub should_panic: Option<&'static str>,
-    /// `timeout = "..."`: how long the body may run (`None`: the
-    /// [`TIMEOUT_ENV`] default, if any, else no limit).
+    /// `timeout = "..."`: how long the body may run, its network built
+    /// (building it is not counted); `None`: the [`TIMEOUT_ENV`] default,
+    /// if any, else no limit.
     pub timeout: Option<Duration>,
 }
 
@@ -63,15 +81,17 @@ pub const TIMEOUT_ENV: &str = "NETNS_TEST_TIMEOUT";
 /// `500ms`, `5s` or `2m`: a whole number and a unit, more than zero.
 /// (`#[netns_test(timeout = ...)]` is checked the same way at compile time.)
 fn parse_duration(text: &str) -> Option<Duration> {
+    // The same rules as the macro's `parse_millis` (a proc-macro crate
+    // cannot share code with this one).
     let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
     let number: u64 = number.parse().ok()?;
-    let duration = match unit {
-        "ms" => Duration::from_millis(number),
-        "s" => Duration::from_secs(number),
-        "m" => Duration::from_secs(number.checked_mul(60)?),
+    let millis = match unit {
+        "ms" => number,
+        "s" => number.checked_mul(1000)?,
+        "m" => number.checked_mul(60_000)?,
         _ => return None,
     };
-    (!duration.is_zero()).then_some(duration)
+    (millis > 0).then(|| Duration::from_millis(millis))
 }
 
 /// The body's time limit: the test's own, else [`TIMEOUT_ENV`]'s.
@@ -94,16 +114,19 @@ fn time_limit(options: Options) -> Result<Option<Duration>, String> {
 /// Runs `body` inside a new network namespace and reports its result there.
 ///
 /// The steps, each of which fails the test with a message naming the cause:
-/// check the world the process is in; create the namespace (retrying
-/// `ENOSPC`); on a new thread inside it, reset the host's settings, check
-/// by cookie that the thread is isolated from the host, give it a private
-/// `/run/netns` (a mount namespace of its own), then run the body; after
-/// it, close the namespace and check that the calling thread never left the
-/// host's namespace.
+/// check the world the process is in and the environment variables; create
+/// the namespace (retrying `ENOSPC`); on a new thread inside it, reset the
+/// host's settings and check by cookie that the thread is isolated from the
+/// host; then run the body with a private `/run/netns` (a mount namespace
+/// of its own; where mounting is refused, a note says so once and the test
+/// goes on) and, if it fails, a snapshot of its network; after it, close
+/// the namespace and check that the calling thread never left the host's
+/// namespace. With a time limit, the body runs on a thread of its own,
+/// abandoned if the limit passes.
 ///
-/// The body's result is turned into an [`ExitCode`] on the namespace thread,
-/// so its error type need not be `Send`; libtest then prints the error (as
-/// for any test returning `Result`) and fails the test.
+/// The body's result is turned into an [`ExitCode`] on its own thread, so
+/// its error type need not be `Send`; libtest then prints the error (as for
+/// any test returning `Result`) and fails the test.
 #[track_caller]
 pub fn run<T: Termination>(
     options: Options,
@@ -199,8 +222,8 @@ pub fn run_with_topology<T: Termination>(
 
 /// The harness: `setup` makes what the body is given besides its namespace
 /// (a network, built inside it) or returns `Err` for a failure of the
-/// harness's own (reported like the others); then the thread gets its
-/// private `/run/netns` and runs `body`.
+/// harness's own (reported like the others); then `body` runs, see
+/// [`watched`] and [`within`].
 #[track_caller]
 fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
     options: Options,
@@ -317,9 +340,14 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
 /// # Ok(()) }
 /// ```
 pub fn skip(why: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "{}", skip_line(why));
+}
+
+/// `skipped: TEST: WHY`, `TEST` the calling thread's name.
+fn skip_line(why: impl std::fmt::Display) -> String {
     let thread = std::thread::current();
     let test = thread.name().unwrap_or("this test");
-    let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
+    format!("skipped: {test}: {why}")
 }
 
 /// Runs the body on the calling thread (its private `/run/netns` made),
@@ -375,7 +403,11 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
     thread
         .spawn(move || {
             run_netns::make_private();
-            let _ = done.send(watched(options, snapshot, &own, &*shared, body));
+            let ran = watched(options, snapshot, &own, &*shared, body);
+            // Let go of the network and namespace before answering, so that
+            // the harness, not this thread, drops them last.
+            drop((own, shared));
+            let _ = done.send(ran);
         })
         .map_err(|e| format!("cannot start the body's thread: {e}"))?;
     match outcome.recv_timeout(limit) {
@@ -497,9 +529,9 @@ fn unavailable(options: Options, policy: Unsupported, mode: &Mode, error: &Error
             ),
         );
     }
-    let line = format!(
-        "skipped: {test}: network namespaces are unavailable ({UNSUPPORTED_ENV}=skip): {error}"
-    );
+    let line = skip_line(format_args!(
+        "network namespaces are unavailable ({UNSUPPORTED_ENV}=skip): {error}"
+    ));
     let _ = writeln!(std::io::stderr(), "{line}");
     match options.should_panic {
         // The panic it expects (its text contains the expected text), so

@@ -169,7 +169,8 @@
 //!
 //! A `#[netns_test]` that fails (its body panics or returns an error) prints,
 //! into the output libtest shows for a failed test, the state of its network
-//! as it was at that moment, before anything is torn down: for the test's
+//! before anything is torn down — for a panic, as it was at the panic, with
+//! the body's sockets; for an error, once the body has returned: for the test's
 //! own namespace, every other node of its [`Network`](network::Network) and
 //! its LANs' switches,
 //! the links (state, MTU, MAC), IPv4 and IPv6 addresses, routes, IPv4
@@ -179,7 +180,8 @@
 //! A `#[should_panic]` test that panics prints nothing, and
 //! `NETNS_TEST_SNAPSHOT=off` ([`SNAPSHOT_ENV`]) turns it off (`on` is the
 //! default; any other value fails the test, naming the two). Each kind of
-//! entry is cut at 40 lines per namespace.
+//! entry is cut at 40 lines per namespace, addresses at 8 per interface,
+//! namespaces at 16.
 //!
 //! A test that hangs fails too, given a limit: `#[netns_test(timeout =
 //! "5s")]`, or `NETNS_TEST_TIMEOUT=5s` ([`TIMEOUT_ENV`]) for every test

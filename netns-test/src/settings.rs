@@ -204,12 +204,16 @@ fn read_only(kept: &[(String, &str)]) {
     );
 }
 
-/// Writes `value` to each of `paths` in the calling thread's namespace; an
-/// IPv6 file a kernel without IPv6 lacks is skipped.
+/// Writes `value` to each of `paths` in the calling thread's namespace; a
+/// file that a kernel without IPv6 or bridge netfilter lacks is skipped.
 pub(crate) fn write(paths: &[&str], value: &str) -> Result<(), (String, std::io::Error)> {
     for path in paths {
         match std::fs::write(path, value) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.contains("ipv6") => {}
+            // A kernel without IPv6, or without bridge netfilter, lacks
+            // these files; nothing to set there.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && (path.contains("/ipv6/") || path.contains("/bridge/")) => {}
             result => result.map_err(|e| ((*path).to_owned(), e))?,
         }
     }

@@ -10,9 +10,10 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::Once;
+use std::sync::{Once, mpsc};
+use std::time::Duration;
 
-use nix::sched::{CloneFlags, setns};
+use netns_core::NetNs;
 
 /// The environment variable that turns the snapshot off: `off`.
 pub const SNAPSHOT_ENV: &str = "NETNS_TEST_SNAPSHOT";
@@ -23,21 +24,18 @@ const MAX_LINES: usize = 40;
 /// Whether failing tests print a snapshot: `on` (the default) or `off`;
 /// another value of `NETNS_TEST_SNAPSHOT` is an error naming both.
 pub(crate) fn enabled() -> Result<bool, String> {
-    let Some(value) = std::env::var_os(SNAPSHOT_ENV) else {
-        return Ok(true);
-    };
-    match value.to_str().map(str::to_ascii_lowercase).as_deref() {
-        Some("" | "on") => Ok(true),
-        Some("off") => Ok(false),
-        _ => Err(format!(
-            "{SNAPSHOT_ENV}={value:?} is not a valid value; use `on` (the default: a failing \
-             test shows its network) or `off`"
-        )),
-    }
+    crate::harness::env_choice(
+        SNAPSHOT_ENV,
+        &[("on", true), ("off", false)],
+        "`on` (the default: a failing test shows its network) or `off`",
+    )
 }
 
 /// At most this many addresses of one interface.
 const MAX_ADDRESSES: usize = 8;
+
+/// How long reading one namespace may take.
+const READ_PATIENCE: Duration = Duration::from_secs(5);
 
 /// At most this many namespaces in one snapshot.
 const MAX_NAMESPACES: usize = 16;
@@ -76,26 +74,30 @@ impl Scene {
     }
 }
 
-/// [`of_this_thread`] on a fresh thread inside the namespace behind `fd`
-/// (the calling thread may have moved, and may be deep in a panic); any
-/// failure is a line of the snapshot, never a panic.
+/// [`of_this_thread`] inside the namespace behind `fd`, on threads of its
+/// own (the calling thread may have moved, and may be deep in a panic),
+/// waiting at most [`READ_PATIENCE`]; any failure is a line of the
+/// snapshot, never a panic.
 fn read_inside(fd: BorrowedFd<'_>, name: &str) -> String {
-    let read = std::thread::scope(|scope| {
-        let thread = std::thread::Builder::new()
-            .name("netns-snapshot".into())
-            .spawn_scoped(scope, || {
-                setns(fd, CloneFlags::CLONE_NEWNET)
-                    .map_err(|errno| format!("cannot enter it: setns: {errno}"))?;
-                std::panic::catch_unwind(|| of_this_thread(name))
-                    .map_err(|_| "reading it panicked".to_owned())
-            });
-        match thread {
-            Ok(thread) => thread
-                .join()
-                .unwrap_or_else(|_| Err("reading it panicked".to_owned())),
-            Err(error) => Err(format!("cannot start a thread to read it: {error}")),
-        }
-    });
+    let read = NetNs::from_fd(fd)
+        .map_err(|error| format!("cannot open it: {error}"))
+        .and_then(|ns| {
+            let (done, answer) = mpsc::channel();
+            let heading = name.to_owned();
+            std::thread::Builder::new()
+                .name("netns-snapshot".into())
+                .spawn(move || {
+                    let read = ns.run(|| std::panic::catch_unwind(|| of_this_thread(&heading)));
+                    let _ = done.send(read);
+                })
+                .map_err(|error| format!("cannot start a thread to read it: {error}"))?;
+            match answer.recv_timeout(READ_PATIENCE) {
+                Ok(Ok(Ok(text))) => Ok(text),
+                Ok(Ok(Err(_))) => Err("reading it panicked".to_owned()),
+                Ok(Err(error)) => Err(format!("cannot enter it: {error}")),
+                Err(_) => Err(format!("reading it took more than {READ_PATIENCE:?}")),
+            }
+        });
     read.unwrap_or_else(|why| format!("--- {name} ---\n{why}\n"))
 }
 
@@ -137,10 +139,14 @@ pub(crate) fn watch(scene: Scene, on_panic: bool) -> Watch {
                     return;
                 };
                 if let Some(watched) = watched.as_mut() {
-                    if watched.on_panic && watched.renders < MAX_RENDERS {
-                        watched.renders += 1;
-                        watched.rendered = Some(watched.scene.render());
+                    if !watched.on_panic {
+                        return;
                     }
+                    // Past the cap, an older snapshot would be stale:
+                    // `finish` takes a fresh one instead.
+                    watched.rendered =
+                        (watched.renders < MAX_RENDERS).then(|| watched.scene.render());
+                    watched.renders = watched.renders.saturating_add(1);
                 }
             });
         }));
@@ -178,7 +184,7 @@ impl Watch {
 }
 
 /// The state of the calling thread's network namespace, headed by `name`.
-pub(crate) fn of_this_thread(name: &str) -> String {
+fn of_this_thread(name: &str) -> String {
     let mut out = format!("--- {name} ---\n");
     match interfaces() {
         Ok(interfaces) => {

@@ -1,5 +1,5 @@
-//! Test networks: several namespaces joined by veth links, with addresses
-//! and routes, configured over netlink.
+//! Test networks: several namespaces joined by veth links and LANs, with
+//! addresses and routes, configured over netlink.
 //!
 //! ```no_run
 //! use netns_test::network::Network;
@@ -17,10 +17,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Every node is a network namespace of its own, with `lo` up; links are
-//! veth pairs; a LAN ([`NetworkBuilder::lan`]) is a bridge in a namespace
-//! of its own with a veth port per member. Everything is made with netlink messages (no `ip` binary), so
-//! it works the same as root and inside the user namespace `netns-test`
+//! Every node is a network namespace of its own, with `lo` up (but for a
+//! test's own namespace with `loopback = false`); links are veth pairs; a
+//! LAN ([`NetworkBuilder::lan`]) is a bridge in a namespace of its own with
+//! a veth port per member. Everything is made with netlink messages (no
+//! `ip` binary), so it works the same as root and inside the user
+//! namespace `netns-test`
 //! enters for unprivileged test processes. Dropping the [`Network`] closes
 //! every namespace, which takes the links with them — whether the test
 //! passed or panicked — once no thread, process or socket still uses them.
@@ -54,11 +56,20 @@ pub struct Network {
     nodes: Vec<Node>,
     /// The namespaces of the LANs' bridges, named as the LANs.
     switches: Vec<Node>,
-    /// Each link's two ends, as (node, interface); for a LAN member, the
-    /// other end is (LAN, port).
-    links: Vec<[(String, String); 2]>,
+    /// Every veth pair made.
+    links: Vec<Cable>,
     /// The routes the description asked for, put back by `link_up`.
     routes: Vec<spec::RouteSpec>,
+}
+
+/// The two ends of a veth pair, as (node, interface): a link's, or a LAN
+/// member's and (LAN, port) for its switch port.
+#[derive(Debug)]
+struct Cable {
+    a: (String, String),
+    b: (String, String),
+    /// `b` is a LAN switch's port.
+    to_port: bool,
 }
 
 /// One host of a [`Network`] (a network namespace with `lo` up, unless it
@@ -148,7 +159,7 @@ impl Network {
     }
 
     /// The switch of LAN `name` (see [`NetworkBuilder::lan`]): a namespace
-    /// with bridge `br0` and, for the `n`th member (from 0), port `portn`.
+    /// with bridge `br0` and, for the `n`th member (from 0), port `port{n}` (`port0`, `port1`, ...).
     /// To watch a LAN's traffic, say.
     ///
     /// # Errors
@@ -191,7 +202,8 @@ impl Network {
     /// IPv6 addresses, its connected routes and the routes the description
     /// gave `node` come back (the kernel drops routes through an interface
     /// that goes down, and IPv6 addresses too unless `keep_addr_on_down` is
-    /// set, which it is on every node).
+    /// set, which it is on every node). A route of the description through
+    /// another link of `node` that is still down comes back with that link.
     ///
     /// # Errors
     ///
@@ -201,28 +213,24 @@ impl Network {
         // The other end lost its carrier with this one; it runs again a
         // moment after this end is up (see `Rtnl::wait_running`).
         let this = (node.to_owned(), interface.to_owned());
-        let peer = self.links.iter().find_map(|[a, b]| {
-            if *a == this {
-                Some(b)
-            } else if *b == this {
-                Some(a)
+        let peer = self.links.iter().find_map(|cable| {
+            if cable.a == this {
+                Some((&cable.b, cable.to_port))
+            } else if cable.b == this {
+                Some((&cable.a, false))
             } else {
                 None
             }
         });
-        if let Some((peer_node, peer_interface)) = peer {
-            let (peer, port) = match self.node(peer_node) {
-                Ok(node) => (node, false),
-                Err(_) => (self.lan(peer_node)?, true),
+        if let Some(((peer_node, peer_interface), port)) = peer {
+            let peer = if port {
+                self.lan(peer_node)?
+            } else {
+                self.node(peer_node)?
             };
-            let mut rtnl = peer.rtnl();
-            let wait = || format!("wait for {peer_interface} to run");
-            rtnl.wait_running(peer_interface, RUNNING_PATIENCE)
-                .map_err(|e| peer.netlink(wait(), e))?;
-            if port {
-                rtnl.wait_forwarding(peer_interface, RUNNING_PATIENCE)
-                    .map_err(|e| peer.netlink(wait(), e))?;
-            }
+            peer.rtnl()
+                .wait_running(peer_interface, port, RUNNING_PATIENCE)
+                .map_err(|e| peer.netlink(format!("wait for {peer_interface} to run"), e))?;
         }
         let this = self.node(node)?;
         for route in self.routes.iter().filter(|route| route.node == node) {
@@ -249,44 +257,33 @@ impl Network {
     /// # Errors
     ///
     /// [`NetworkError::InvalidImpairment`] for a value out of range;
-    /// [`NetworkError::Unsupported`] naming `CONFIG_NET_SCH_NETEM` if the
-    /// kernel has no netem (it answers `ENOENT` for an unknown queueing
-    /// discipline) and more than a rate limit is asked for;
+    /// [`NetworkError::Unsupported`] if the kernel has no netem (it answers
+    /// `ENOENT` for an unknown queueing discipline) and more than a rate
+    /// limit is asked for (`what: "netem"`), or has neither netem nor tbf
+    /// (`what: "a rate limit"`);
     /// [`NetworkError::UnknownNode`] and [`NetworkError::Netlink`] as for
     /// [`link_down`](Network::link_down).
     pub fn impair(&self, node: &str, interface: &str, netem: &Netem) -> Result<(), NetworkError> {
         let options = netem.options()?;
-        let node = self.node(node)?;
-        let result = node.on_interface(interface, "set netem on", |rtnl, index| {
-            rtnl.set_qdisc(index, "netem", options)
-        });
-        let no_netem = |result: &Result<(), NetworkError>| {
-            matches!(result, Err(NetworkError::Netlink { source, .. })
-                if source.raw_os_error() == Some(libc::ENOENT))
-        };
-        if !no_netem(&result) {
-            return result;
-        }
-        let Some(rate) = netem.rate_only() else {
-            return Err(NetworkError::Unsupported {
-                what: "netem",
-                fix: "this kernel has no netem queueing discipline, needed for delay, jitter, \
-                      loss, duplication and reordering: build it with CONFIG_NET_SCH_NETEM or \
-                      load it with `modprobe sch_netem` (a rate limit alone works without it)",
-            });
-        };
-        let result = node.on_interface(interface, "set tbf on", |rtnl, index| {
-            let mtu = rtnl.mtu(interface)?;
-            rtnl.set_qdisc(index, "tbf", netem::tbf_options(rate, mtu))
-        });
-        if no_netem(&result) {
-            return Err(NetworkError::Unsupported {
-                what: "a rate limit",
-                fix: "this kernel has neither the netem nor the tbf queueing discipline: \
-                      build it with CONFIG_NET_SCH_NETEM or CONFIG_NET_SCH_TBF",
-            });
-        }
-        result
+        // The kernel's answer for a queueing discipline it does not have.
+        let missing = |error: &std::io::Error| error.raw_os_error() == Some(libc::ENOENT);
+        let unsupported = self
+            .node(node)?
+            .on_interface(interface, "impair", |rtnl, index| {
+                match rtnl.set_qdisc(index, "netem", options) {
+                    Err(error) if missing(&error) => {}
+                    result => return result.map(|()| None),
+                }
+                let Some(rate) = netem.rate_only() else {
+                    return Ok(Some(NO_NETEM));
+                };
+                let mtu = rtnl.link(interface)?.mtu.unwrap_or(DEFAULT_MTU);
+                match rtnl.set_qdisc(index, "tbf", netem::tbf_options(rate, mtu)) {
+                    Err(error) if missing(&error) => Ok(Some(NO_TBF)),
+                    result => result.map(|()| None),
+                }
+            })?;
+        unsupported.map_or(Ok(()), Err)
     }
 
     /// Removes the impairment [`impair`](Network::impair) set on
@@ -298,7 +295,7 @@ impl Network {
     /// there was none.
     pub fn clear_impairment(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
         self.node(node)?
-            .on_interface(interface, "clear netem on", Rtnl::clear_qdisc)
+            .on_interface(interface, "clear the impairment on", Rtnl::clear_qdisc)
     }
 
     /// The current state of interface `interface` of node `node`.
@@ -473,16 +470,16 @@ impl Node {
     }
 
     /// Runs `request` with the index of `interface`; errors name `what`.
-    fn on_interface(
+    fn on_interface<T>(
         &self,
         interface: &str,
         what: &str,
-        request: impl FnOnce(&mut Rtnl, u32) -> std::io::Result<()>,
-    ) -> Result<(), NetworkError> {
+        request: impl FnOnce(&mut Rtnl, u32) -> std::io::Result<T>,
+    ) -> Result<T, NetworkError> {
         spec::check_interface_name(interface)?;
         let mut rtnl = self.rtnl();
-        rtnl.index_of(interface)
-            .and_then(|index| request(&mut rtnl, index))
+        rtnl.link(interface)
+            .and_then(|link| request(&mut rtnl, link.index))
             .map_err(|e| self.netlink(format!("{what} {interface}"), e))
     }
 
@@ -491,7 +488,7 @@ impl Node {
         self.on_interface(interface, what, |rtnl, index| {
             rtnl.set_up(index, up)?;
             if up {
-                rtnl.wait_running(interface, RUNNING_PATIENCE)?;
+                rtnl.wait_running(interface, false, RUNNING_PATIENCE)?;
             }
             Ok(())
         })
@@ -555,29 +552,17 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
         let ns = crate::create::create(false).map_err(NetworkError::Namespace)?;
         switches.push(Node::open(&lan.name, ns, configure_switch)?);
     }
-    let mut links: Vec<[(String, String); 2]> = Vec::new();
-    for (a, b) in &plan.links {
-        links.push([
-            (a.node.clone(), a.interface.clone()),
-            (b.node.clone(), b.interface.clone()),
-        ]);
-    }
-    for lan in &plan.lans {
-        for (n, member) in lan.members.iter().enumerate() {
-            let port = (lan.name.clone(), format!("port{n}"));
-            links.push([(member.node.clone(), member.interface.clone()), port]);
-        }
-    }
     let mut network = Network {
         nodes,
         switches,
-        links,
+        links: Vec::new(),
         routes: Vec::new(),
     };
 
     // Every interface made gets an index of its own (see `Rtnl::add_veth`).
     let mut next_index = FIRST_INDEX;
     let mut ends = Vec::new();
+    let mut cables = Vec::new();
     for (a, b) in &plan.links {
         let (node_a, node_b) = (network.node(&a.node)?, network.node(&b.node)?);
         let what = || format!("create veth {} <-> {}:{}", a.interface, b.node, b.interface);
@@ -591,11 +576,14 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
             )
             .map_err(|e| node_a.netlink(what(), e))?;
         ends.extend([(a, next_index), (b, next_index + 1)]);
+        cables.push(Cable {
+            a: (a.node.clone(), a.interface.clone()),
+            b: (b.node.clone(), b.interface.clone()),
+            to_port: false,
+        });
         next_index += 2;
     }
-    let mut ports = Vec::new();
-    for lan in &plan.lans {
-        let switch = network.lan(&lan.name)?;
+    for (lan, switch) in plan.lans.iter().zip(&network.switches) {
         let bridge = next_index;
         next_index += 1;
         let mut rtnl = switch.rtnl();
@@ -627,7 +615,11 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
             .and_then(|()| rtnl.set_up(next_index, true))
             .map_err(|e| switch.netlink(what(), e))?;
             ends.push((member, next_index + 1));
-            ports.push((switch, port));
+            cables.push(Cable {
+                a: (member.node.clone(), member.interface.clone()),
+                b: (lan.name.clone(), port),
+                to_port: true,
+            });
             next_index += 2;
         }
     }
@@ -646,20 +638,21 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
         let node = network.node(&end.node)?;
         let mut rtnl = node.rtnl();
         let wait = || format!("wait for {} to run", end.interface);
-        rtnl.wait_running(&end.interface, RUNNING_PATIENCE)
+        rtnl.wait_running(&end.interface, false, RUNNING_PATIENCE)
             .map_err(|e| node.netlink(wait(), e))?;
         if end.addresses.iter().any(|(address, _)| address.is_ipv6()) {
             rtnl.wait_addresses(index, RUNNING_PATIENCE)
                 .map_err(|e| node.netlink(wait(), e))?;
         }
     }
-    for (switch, port) in &ports {
-        let wait = |e| switch.netlink(format!("wait for {port} to forward"), e);
-        let mut rtnl = switch.rtnl();
-        rtnl.wait_running(port, RUNNING_PATIENCE)
-            .and_then(|()| rtnl.wait_forwarding(port, RUNNING_PATIENCE))
-            .map_err(wait)?;
+    for (lan, port) in cables.iter().filter(|cable| cable.to_port).map(|c| &c.b) {
+        let switch = network.lan(lan)?;
+        switch
+            .rtnl()
+            .wait_running(port, true, RUNNING_PATIENCE)
+            .map_err(|e| switch.netlink(format!("wait for {port} to forward"), e))?;
     }
+    network.links = cables;
     for (node, key, value) in &plan.sysctls {
         network.node(node)?.sysctl(key, value)?;
     }
@@ -695,6 +688,24 @@ pub(crate) fn sysctl_path(key: &str) -> Result<String, NetworkError> {
     }
     Ok(format!("/proc/sys/net/{}", parts.join("/")))
 }
+
+/// `impair` where the kernel has no netem and more than a rate is asked for.
+const NO_NETEM: NetworkError = NetworkError::Unsupported {
+    what: "netem",
+    fix: "this kernel has no netem queueing discipline, needed for delay, jitter, loss, \
+          duplication and reordering: build it with CONFIG_NET_SCH_NETEM or load it with \
+          `modprobe sch_netem` (a rate limit alone works without it)",
+};
+
+/// `impair` where the kernel has neither netem nor tbf.
+const NO_TBF: NetworkError = NetworkError::Unsupported {
+    what: "a rate limit",
+    fix: "this kernel has neither the netem nor the tbf queueing discipline: build it with \
+          CONFIG_NET_SCH_NETEM or CONFIG_NET_SCH_TBF",
+};
+
+/// The MTU of an interface that reports none (veth's default).
+const DEFAULT_MTU: u32 = 1500;
 
 /// How long a link that was set up may take to be running.
 const RUNNING_PATIENCE: Duration = Duration::from_secs(10);
@@ -742,14 +753,12 @@ fn configure_switch() -> Result<(), (String, std::io::Error)> {
         "/proc/sys/net/ipv6/conf/default/disable_ipv6",
     ];
     settings::write(&off, "1")?;
-    for hook in ["iptables", "ip6tables", "arptables"] {
-        let path = format!("/proc/sys/net/bridge/bridge-nf-call-{hook}");
-        match std::fs::write(&path, "0") {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            result => result.map_err(|e| (path, e))?,
-        }
-    }
-    Ok(())
+    let hooks = [
+        "/proc/sys/net/bridge/bridge-nf-call-iptables",
+        "/proc/sys/net/bridge/bridge-nf-call-ip6tables",
+        "/proc/sys/net/bridge/bridge-nf-call-arptables",
+    ];
+    settings::write(&hooks, "0")
 }
 
 /// What can go wrong describing, building or using a [`Network`].

@@ -1,4 +1,5 @@
-//! Link impairment with the kernel's `netem` queueing discipline.
+//! Link impairment with the kernel's `netem` queueing discipline, or `tbf`
+//! for a rate limit where netem is missing.
 //!
 //! `netlink-packet-route` has no netem options, and netem's `TCA_OPTIONS`
 //! is not a plain list of attributes anyway: it is a fixed struct

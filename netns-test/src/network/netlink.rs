@@ -46,6 +46,10 @@ pub(crate) struct LinkState {
     pub(crate) mtu: Option<u32>,
     pub(crate) up: bool,
     pub(crate) carrier: bool,
+    /// Operationally up (`IFF_RUNNING`).
+    pub(crate) running: bool,
+    /// A bridge port in the forwarding state.
+    pub(crate) forwarding: bool,
     pub(crate) addresses: Vec<(IpAddr, u8)>,
 }
 
@@ -58,6 +62,8 @@ impl LinkState {
             mtu: None,
             up: link.header.flags.contains(LinkFlags::Up),
             carrier: link.header.flags.contains(LinkFlags::LowerUp),
+            running: link.header.flags.contains(LinkFlags::Running),
+            forwarding: false,
             addresses: Vec::new(),
         };
         for attribute in &link.attributes {
@@ -65,6 +71,12 @@ impl LinkState {
                 LinkAttribute::IfName(name) => state.name.clone_from(name),
                 LinkAttribute::Address(mac) => state.mac = Some(mac.clone()),
                 LinkAttribute::Mtu(mtu) => state.mtu = Some(*mtu),
+                LinkAttribute::LinkInfo(infos) => {
+                    state.forwarding = infos.iter().any(|info| {
+                        matches!(info, LinkInfo::PortData(InfoPortData::BridgePort(port))
+                            if port.contains(&InfoBridgePort::State(BridgePortState::Forwarding)))
+                    });
+                }
                 _ => {}
             }
         }
@@ -181,53 +193,43 @@ impl Rtnl {
         self.request(RouteNetlinkMessage::SetLink(link), 0)
     }
 
-    /// The index of the interface called `name`.
-    pub(crate) fn index_of(&mut self, name: &str) -> io::Result<u32> {
-        let mut index = None;
-        self.get_link(name, |link| index = Some(link.header.index))?;
-        index.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
+    /// The state of the interface called `name` (without its addresses).
+    pub(crate) fn link(&mut self, name: &str) -> io::Result<LinkState> {
+        let mut found = None;
+        let mut query = LinkMessage::default();
+        query
+            .attributes
+            .push(LinkAttribute::IfName(name.to_owned()));
+        self.exchange(RouteNetlinkMessage::GetLink(query), 0, |message| {
+            if let RouteNetlinkMessage::NewLink(link) = message {
+                found = Some(LinkState::of(&link));
+            }
+        })?;
+        found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
     }
 
     /// Waits until interface `name`, if it has a carrier (its peer is up),
-    /// is operationally up (`IFF_RUNNING`).
+    /// is operationally up (`IFF_RUNNING`) and, if it is a bridge `port`,
+    /// forwarding.
     ///
     /// Setting a veth up is not the end of it: the kernel attaches its
     /// queueing discipline (until then packets are dropped) and tells IPv6
     /// the link is ready from a work queue, a moment later (longer on a busy
-    /// machine). Tests must not race that, so building and mending links
-    /// wait for it. Without a carrier there is nothing to wait for: the link
-    /// stays down until its other end comes up, as a cable would.
-    pub(crate) fn wait_running(&mut self, name: &str, patience: Duration) -> io::Result<()> {
+    /// machine); a bridge learns of its port's carrier from that same work,
+    /// a moment after the port runs. Tests must not race that, so building
+    /// and mending links wait for it. Without a carrier there is nothing to
+    /// wait for: the link stays down until its other end comes up, as a
+    /// cable would.
+    pub(crate) fn wait_running(
+        &mut self,
+        name: &str,
+        port: bool,
+        patience: Duration,
+    ) -> io::Result<()> {
         let what = || format!("{name} was set up but is still not running after {patience:?}");
         self.wait_until(patience, what, |rtnl| {
-            let flags = rtnl.flags(name)?;
-            Ok(flags.contains(LinkFlags::Running) || !flags.contains(LinkFlags::LowerUp))
-        })
-    }
-
-    /// Waits until bridge port `name`, if it has a carrier, forwards.
-    ///
-    /// The bridge learns of a port's carrier from the same kernel work that
-    /// makes the port run, a moment after it; a frame sent in between is
-    /// dropped.
-    pub(crate) fn wait_forwarding(&mut self, name: &str, patience: Duration) -> io::Result<()> {
-        let what = || format!("bridge port {name} still not forwarding after {patience:?}");
-        self.wait_until(patience, what, |rtnl| {
-            let mut forwarding = false;
-            let mut carrier = false;
-            rtnl.get_link(name, |link| {
-                carrier = link.header.flags.contains(LinkFlags::LowerUp);
-                forwarding = link.attributes.iter().any(|attribute| {
-                    let LinkAttribute::LinkInfo(infos) = attribute else {
-                        return false;
-                    };
-                    infos.iter().any(|info| {
-                        matches!(info, LinkInfo::PortData(InfoPortData::BridgePort(port))
-                            if port.contains(&InfoBridgePort::State(BridgePortState::Forwarding)))
-                    })
-                });
-            })?;
-            Ok(forwarding || !carrier)
+            let link = rtnl.link(name)?;
+            Ok(!link.carrier || (link.running && (link.forwarding || !port)))
         })
     }
 
@@ -270,30 +272,6 @@ impl Rtnl {
             std::thread::sleep(Duration::from_micros(200));
         }
         Ok(())
-    }
-
-    /// The MTU of interface `name`.
-    pub(crate) fn mtu(&mut self, name: &str) -> io::Result<u32> {
-        let mut mtu = None;
-        self.get_link(name, |link| mtu = LinkState::of(link).mtu)?;
-        mtu.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no MTU for {name}")))
-    }
-
-    fn flags(&mut self, name: &str) -> io::Result<LinkFlags> {
-        let mut flags = None;
-        self.get_link(name, |link| flags = Some(link.header.flags))?;
-        flags.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no interface {name}")))
-    }
-
-    fn get_link(&mut self, name: &str, reply: impl FnMut(&LinkMessage)) -> io::Result<()> {
-        let mut reply = reply;
-        let mut link = LinkMessage::default();
-        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
-        self.exchange(RouteNetlinkMessage::GetLink(link), 0, |message| {
-            if let RouteNetlinkMessage::NewLink(link) = message {
-                reply(&link);
-            }
-        })
     }
 
     /// Every interface of the namespace with its addresses, in index order.

@@ -1,6 +1,6 @@
 //! Describing a network, and checking the description before anything is made.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use netns_core::NetNs;
@@ -10,7 +10,8 @@ use super::{Network, NetworkError, build};
 #[cfg(doc)]
 use super::Node;
 
-/// Describes a [`Network`]: its nodes, the links between them, and routes.
+/// Describes a [`Network`]: its nodes, the links and LANs between them,
+/// routes and settings.
 ///
 /// Nothing is created until [`build`](NetworkBuilder::build), which checks
 /// the whole description first and reports the first mistake as a typed
@@ -47,7 +48,8 @@ pub struct NetworkBuilder {
     sysctls: Vec<(String, String, String)>,
 }
 
-/// One end of a link: an interface of a node, with its addresses and MTU.
+/// One end of a link, or a member of a LAN: an interface of a node, with
+/// its addresses and MTU.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Endpoint {
@@ -163,10 +165,11 @@ impl NetworkBuilder {
     ///
     /// # Errors
     ///
-    /// For the description: [`NetworkError::DuplicateNode`],
-    /// [`UnknownNode`](NetworkError::UnknownNode),
+    /// For the description: [`NetworkError::DuplicateNode`] (of a node or
+    /// LAN), [`UnknownNode`](NetworkError::UnknownNode),
     /// [`DuplicateInterface`](NetworkError::DuplicateInterface),
-    /// [`InvalidInterfaceName`](NetworkError::InvalidInterfaceName),
+    /// [`InvalidInterfaceName`](NetworkError::InvalidInterfaceName) (`lo`
+    /// included), [`InvalidLan`](NetworkError::InvalidLan),
     /// [`InvalidAddress`](NetworkError::InvalidAddress),
     /// [`ConflictingAddress`](NetworkError::ConflictingAddress),
     /// [`UnreachableGateway`](NetworkError::UnreachableGateway),
@@ -176,7 +179,8 @@ impl NetworkBuilder {
     /// making it: [`Namespace`](NetworkError::Namespace) (no namespaces to
     /// be had), [`Netlink`](NetworkError::Netlink) (the kernel refused a
     /// request, e.g. `EOPNOTSUPP` for veth without `CONFIG_VETH`),
-    /// [`Sysctl`](NetworkError::Sysctl). Whatever was made before an error
+    /// [`Unsupported`](NetworkError::Unsupported) (a LAN on a kernel without
+    /// bridges), [`Sysctl`](NetworkError::Sysctl). Whatever was made before an error
     /// is released.
     pub fn build(self) -> Result<Network, NetworkError> {
         build(self.plan()?, None)
@@ -206,8 +210,9 @@ impl NetworkBuilder {
                 })
             }
         };
+        let mut names: HashSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
         for (name, _) in &self.lans {
-            if nodes.iter().any(|n| n.name == *name) || lans_named(&self.lans, name) > 1 {
+            if !names.insert(name) {
                 return Err(NetworkError::DuplicateNode { name: name.clone() });
             }
         }
@@ -229,7 +234,7 @@ impl NetworkBuilder {
                 return Err(invalid("it has no members"));
             }
             if members.len() > MAX_LAN_MEMBERS {
-                return Err(invalid("a bridge has at most 1023 ports"));
+                return Err(invalid("a bridge has at most 1023 ports (MAX_LAN_MEMBERS)"));
             }
             // A bridge passes frames no larger than its smallest port's MTU
             // and drops larger ones without a word.
@@ -309,10 +314,6 @@ impl NetworkBuilder {
 
 /// The kernel's limit on a bridge's ports (`BR_MAX_PORTS` - 1).
 const MAX_LAN_MEMBERS: usize = 1023;
-
-fn lans_named(lans: &[(String, Vec<Endpoint>)], name: &str) -> usize {
-    lans.iter().filter(|(lan, _)| lan == name).count()
-}
 
 /// The interfaces and addresses seen so far, to check each new one against.
 #[derive(Default)]
@@ -590,6 +591,19 @@ mod tests {
                     .route("a", "fd00::/64", "10.0.0.2"),
                 |e| matches!(e, NetworkError::InvalidAddress { .. }),
             ),
+            (two().lan("l", []), |e| {
+                matches!(e, NetworkError::InvalidLan { .. })
+            }),
+            (two().lan("", [end("a", "eth0")]), |e| {
+                matches!(e, NetworkError::InvalidLan { .. })
+            }),
+            (
+                two().lan("l", [end("a", "eth0").mtu(9000), end("b", "eth0")]),
+                |e| matches!(e, NetworkError::InvalidLan { .. }),
+            ),
+            (two().link(end("a", "lo"), end("b", "eth0")), |e| {
+                matches!(e, NetworkError::InvalidInterfaceName { .. })
+            }),
             (
                 two().lan("a", []),
                 |e| matches!(e, NetworkError::DuplicateNode { name } if name == "a"),

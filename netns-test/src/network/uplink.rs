@@ -1,5 +1,5 @@
-//! `#[netns_test(uplink)]`: the test's namespace as a host on a LAN behind
-//! a firewall, with a gateway that answers for itself and lets nothing
+//! `#[netns_test(uplink)]`: the test's namespace as a host linked to a
+//! gateway behind a firewall, which answers for itself and lets nothing
 //! through.
 //!
 //! Real test suites assume a machine with an interface that is not `lo`,
