@@ -62,6 +62,9 @@ fn main() {
     if wanted("uplink") {
         uplink();
     }
+    if wanted("capture") {
+        capture();
+    }
     if wanted("scale") {
         scale(&bare);
     }
@@ -464,6 +467,7 @@ fn uplink() {
         loopback: true,
         should_panic: None,
         timeout: None,
+        capture: false,
     };
     println!(
         "\n#[netns_test] with and without `uplink`: one test at a time, median of 7 rounds of {TESTS}"
@@ -490,6 +494,98 @@ fn uplink() {
         ms(uplinked),
         ms(uplinked.saturating_sub(plain))
     );
+}
+
+/// What `#[netns_test(capture)]` adds to a passing test: a packet socket
+/// per namespace, a reader thread, and the capture thrown away at the end.
+fn capture() {
+    use netns_test::__private::{Options, Topology, run, run_with_topology};
+    use std::process::ExitCode;
+    const TESTS: u32 = 50;
+    let options = |capture| Options {
+        loopback: true,
+        should_panic: None,
+        timeout: None,
+        capture,
+    };
+    // What a typical test does: a TCP connection and a few bytes each way.
+    let body = |_: &NetNs| {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        client.write_all(b"ping").unwrap();
+        let mut answer = [0; 4];
+        server.read_exact(&mut answer).unwrap();
+    };
+    let line = |describe: fn() -> netns_test::network::NetworkBuilder, name| Topology {
+        describe,
+        name,
+        node: None,
+    };
+    let lines = [
+        (2, line(|| line_network(2), "line_network(2)")),
+        (8, line(|| line_network(8), "line_network(8)")),
+    ];
+    println!(
+        "\n#[netns_test] with and without `capture` (passing tests): one test at a time, median of 7 rounds of {TESTS}"
+    );
+    let per_test = |f: &dyn Fn()| {
+        let started = Instant::now();
+        for _ in 0..TESTS {
+            f();
+        }
+        started.elapsed() / TESTS
+    };
+    let (mut plain, mut captured) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        plain.push(per_test(&|| {
+            assert_eq!(run(options(false), body), ExitCode::SUCCESS)
+        }));
+        captured.push(per_test(&|| {
+            assert_eq!(run(options(true), body), ExitCode::SUCCESS)
+        }));
+        settle();
+    }
+    let (plain, captured) = (median(plain), median(captured));
+    println!(
+        "  a test (1 namespace, TCP connect + 4 bytes each way): plain {:.3} ms, captured {:.3} ms: capture adds {:.3} ms",
+        ms(plain),
+        ms(captured),
+        ms(captured.saturating_sub(plain))
+    );
+    for (nodes, topology) in lines {
+        let (mut plain, mut captured) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            plain.push(per_test(&|| {
+                assert_eq!(
+                    run_with_topology(options(false), topology, |_, _| ()),
+                    ExitCode::SUCCESS
+                )
+            }));
+            captured.push(per_test(&|| {
+                assert_eq!(
+                    run_with_topology(options(true), topology, |_, _| ()),
+                    ExitCode::SUCCESS
+                )
+            }));
+            settle();
+        }
+        let (plain, captured) = (median(plain), median(captured));
+        let added = captured.saturating_sub(plain);
+        // The test's own namespace, and the nodes: lo each, and two veth
+        // ends per link.
+        let namespaces = nodes + 1;
+        let interfaces = namespaces + 2 * (nodes - 1);
+        println!(
+            "  a line of {nodes} nodes ({namespaces} namespaces, {interfaces} interfaces): plain {:.3} ms, captured {:.3} ms: +{:.3} ms, {:.1} µs per namespace, {:.1} µs per interface",
+            ms(plain),
+            ms(captured),
+            ms(added),
+            us(added) / namespaces as f64,
+            us(added) / interfaces as f64,
+        );
+    }
 }
 
 fn line_network(n: usize) -> netns_test::network::NetworkBuilder {

@@ -127,6 +127,52 @@ fn broken_lan_test() {
     panic!("the LAN is broken");
 }
 
+/// Connects to `to`, where nothing listens, and fails.
+fn refused(to: &str) {
+    use std::net::TcpStream;
+    let patience = std::time::Duration::from_secs(5);
+    let error = TcpStream::connect_timeout(&to.parse().unwrap(), patience).unwrap_err();
+    panic!("connect to {to} failed: {error}");
+}
+
+#[netns_test(capture)]
+#[ignore = "fails on purpose; run by `a_failing_test_keeps_its_capture`"]
+fn refused_connect() {
+    refused("127.0.0.1:9");
+}
+
+fn addressed_pair() -> netns_test::network::NetworkBuilder {
+    use netns_test::network::Endpoint;
+    two_hosts().link(
+        Endpoint::new("client", "eth0").address("10.0.7.1/24"),
+        Endpoint::new("server", "eth0").address("10.0.7.2/24"),
+    )
+}
+
+#[netns_test(network = addressed_pair, node = "client", capture)]
+#[ignore = "fails on purpose; run by `a_failing_test_keeps_its_capture`"]
+fn refused_across_a_link() {
+    refused("10.0.7.2:9");
+}
+
+#[netns_test(network = addressed_pair, node = "client")]
+#[ignore = "fails on purpose; run by `a_failing_test_shows_its_network`"]
+fn broken_impaired_link(net: &netns_test::network::Network) {
+    use netns_test::network::Netem;
+    net.impair("client", "eth0", &Netem::new().rate(800_000))
+        .unwrap();
+    panic!("too slow");
+}
+
+#[netns_test(capture)]
+#[ignore = "passes; run by `a_failing_test_keeps_its_capture`"]
+fn captured_and_passing() {
+    let _ = std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:9".parse().unwrap(),
+        std::time::Duration::from_secs(5),
+    );
+}
+
 /// Runs this test binary with `args` and returns (success, output); a run
 /// that has not ended after a minute is killed and fails the test.
 fn run_self(args: &[&str]) -> (bool, String) {
@@ -259,6 +305,19 @@ fn a_failing_test_shows_its_network() {
             "--- LAN office (its switch) ---",
             "br0             UP,RUNNING,LOWER_UP",
             "port1 ",
+            "--- the network's veth pairs ---",
+            "client eth0 <-> LAN office port0",
+            "server eth0 <-> LAN office port1",
+        ],
+    );
+    // Impairments show with the veth pairs.
+    let out = failed("broken_impaired_link", &[]);
+    assert_has_all(
+        &out,
+        &[
+            "too slow",
+            "client eth0 <-> server eth0 [client eth0: ",
+            "rate 800000 bit/s]",
         ],
     );
     // Only `on` and `off` are values.
@@ -300,4 +359,219 @@ fn a_hung_test_times_out_and_shows_what_it_waits_on() {
     passed("quick_within_its_limit", &wrong);
     let out = failed("quiet_passing", &wrong);
     assert!(out.contains("is not a valid time limit"), "{out}");
+}
+
+/// The path in the output's `netns_test: capture: PATH` line, which must
+/// be there.
+fn capture_path(out: &str) -> std::path::PathBuf {
+    let line = out
+        .lines()
+        // With --nocapture, libtest's "test NAME ... " comes first.
+        .find_map(|line| {
+            line.split_once("netns_test: capture: ")
+                .map(|(_, path)| path)
+        })
+        .unwrap_or_else(|| panic!("no capture line in:\n{out}"));
+    let path = std::path::PathBuf::from(line);
+    assert!(path.is_absolute(), "{out}");
+    path
+}
+
+/// `<target dir>/netns-test/failures/NAME.pcapng`, where the capture of
+/// test NAME goes; or, where this user cannot write the target dir (CI
+/// runs root's build as uid 65534), the same name in a folder of its own,
+/// given by `NETNS_TEST_CAPTURE_DIR`, returned with the variable.
+fn capture_place(name: &str) -> (std::path::PathBuf, Vec<(&'static str, String)>) {
+    let exe = std::env::current_exe().unwrap();
+    let target = exe
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .expect("the target dir");
+    let dir = target.join("netns-test").join("failures");
+    let probe = dir.join(format!("probe-{}", std::process::id()));
+    let writable = std::fs::create_dir_all(&dir).is_ok() && std::fs::write(&probe, "").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    if writable {
+        return (dir.join(format!("{name}.pcapng")), Vec::new());
+    }
+    let own = std::env::temp_dir().join(format!("netns-captures-{}", std::process::id()));
+    println!(
+        "note: {} is not writable; using {}",
+        dir.display(),
+        own.display()
+    );
+    let file = own.join(format!("{name}.pcapng"));
+    (
+        file,
+        vec![("NETNS_TEST_CAPTURE_DIR", own.display().to_string())],
+    )
+}
+
+/// The TCP packets of a pcapng file: (interface name, source port,
+/// destination port, flags), read with the `pcap-file` crate.
+fn tcp_packets(file: &std::path::Path) -> Vec<(String, u16, u16, u8)> {
+    use pcap_file::pcapng::{Block, PcapNgReader};
+    let mut reader = PcapNgReader::new(std::fs::File::open(file).unwrap()).unwrap();
+    let mut names = Vec::new();
+    let mut packets = Vec::new();
+    while let Some(block) = reader.next_block() {
+        match block.unwrap() {
+            Block::InterfaceDescription(interface) => {
+                use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
+                let name = interface.options.iter().find_map(|option| match option {
+                    InterfaceDescriptionOption::IfName(name) => Some(name.to_string()),
+                    _ => None,
+                });
+                assert_eq!(interface.linktype, pcap_file::DataLink::ETHERNET);
+                names.push(name.expect("every interface is named"));
+            }
+            Block::EnhancedPacket(packet) => {
+                let frame = &packet.data;
+                // Ethernet, then IPv4 (both ends here use IPv4).
+                if frame.len() < 14 + 20 || frame[12..14] != [0x08, 0x00] {
+                    continue;
+                }
+                let ip = &frame[14..];
+                let header = usize::from(ip[0] & 0x0f) * 4;
+                if ip[9] != 6 || ip.len() < header + 14 {
+                    continue;
+                }
+                let tcp = &ip[header..];
+                let from = u16::from_be_bytes([tcp[0], tcp[1]]);
+                let to = u16::from_be_bytes([tcp[2], tcp[3]]);
+                let name = names[packet.interface_id as usize].clone();
+                packets.push((name, from, to, tcp[13]));
+            }
+            _ => {}
+        }
+    }
+    packets
+}
+
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+
+/// Whether `packets` hold a SYN to port 9 and the RST back, on `interface`.
+fn refused_on(packets: &[(String, u16, u16, u8)], interface: &str) -> bool {
+    let on = |to_9: bool, flag: u8| {
+        packets.iter().any(|(name, from, to, flags)| {
+            name == interface && (if to_9 { *to == 9 } else { *from == 9 }) && flags & flag != 0
+        })
+    };
+    on(true, SYN) && on(false, RST)
+}
+
+/// What `tcpdump -r` makes of the file, where tcpdump is installed (CI
+/// installs Debian's).
+fn tcpdump(file: &std::path::Path) -> Option<String> {
+    use netns_tests::bounded::{CHILD_PATIENCE, output_within};
+    if matches!(netns_test::mode(), netns_test::Mode::UserNamespace) {
+        // Here tcpdump is uid 0 of our user namespace, so it tries to drop
+        // to user `tcpdump`, whom the namespace does not map.
+        eprintln!("skipped: tcpdump -r in a user namespace (it cannot drop privileges there)");
+        return None;
+    }
+    let mut command = Command::new("tcpdump");
+    command.arg("-nr").arg(file);
+    match output_within(&mut command, CHILD_PATIENCE) {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(
+                out.status.success(),
+                "tcpdump failed: {}{text}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(text)
+        }
+        Err(error) => {
+            let line = format!("skipped: tcpdump -r of {}: {error}", file.display());
+            eprintln!("{line}");
+            None
+        }
+    }
+}
+
+#[test]
+fn a_failing_test_keeps_its_capture() {
+    let (expected, env) = capture_place("refused_connect");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = failed("refused_connect", &env);
+    let file = capture_path(&out);
+    assert_eq!(file, std::path::absolute(&expected).unwrap(), "{out}");
+    assert!(out.contains("netns_test: captured "), "{out}");
+    let packets = tcp_packets(&file);
+    assert!(
+        refused_on(&packets, "test/lo"),
+        "no SYN and RST on test/lo: {packets:?}"
+    );
+    if let Some(text) = tcpdump(&file) {
+        assert!(text.contains("127.0.0.1.9: Flags [S]"), "{text}");
+        assert!(text.contains("127.0.0.1.9 > 127.0.0.1."), "{text}");
+        assert!(text.contains("Flags [R.]"), "{text}");
+    }
+
+    // Across a link, both ends are recorded, each under its node's name.
+    let (expected, _) = capture_place("refused_across_a_link");
+    let out = failed("refused_across_a_link", &env);
+    let file = capture_path(&out);
+    assert_eq!(file.file_name(), expected.file_name());
+    let packets = tcp_packets(&file);
+    assert!(refused_on(&packets, "client/eth0"), "{packets:?}");
+    assert!(refused_on(&packets, "server/eth0"), "{packets:?}");
+
+    // A passing test's capture is deleted, and a stale one with it.
+    let (kept, _) = capture_place("captured_and_passing");
+    let kept = match env.first() {
+        Some((_, dir)) => std::path::Path::new(dir).join("captured_and_passing.pcapng"),
+        None => kept,
+    };
+    let out = passed("captured_and_passing", &env);
+    assert!(!out.contains("netns_test: capture:"), "{out}");
+    assert!(!kept.exists(), "{}", kept.display());
+    // ... unless every capture is kept.
+    let mut always = env.clone();
+    always.push(("NETNS_TEST_CAPTURE", "always"));
+    let out = passed("captured_and_passing", &always);
+    assert_eq!(capture_path(&out), kept);
+    assert!(!tcp_packets(&kept).is_empty());
+    let out = passed("captured_and_passing", &env);
+    assert!(!kept.exists(), "{out}");
+
+    // The variable turns it off, or on for a test that did not ask.
+    let mut off = env.clone();
+    off.push(("NETNS_TEST_CAPTURE", "off"));
+    let out = failed("refused_connect", &off);
+    assert!(!out.contains("netns_test: capture"), "{out}");
+    let mut on = env.clone();
+    on.push(("NETNS_TEST_CAPTURE", "on-failure"));
+    let out = failed("failing_result", &on);
+    capture_path(&out);
+    // A hung test's capture is kept too.
+    let out = failed("hangs", &on);
+    assert!(out.contains("timed out after 300ms"), "{out}");
+    capture_path(&out);
+
+    // Bad values and unwritable folders say so.
+    let out = failed("quiet_passing", &[("NETNS_TEST_CAPTURE", "yes")]);
+    assert!(
+        out.contains("NETNS_TEST_CAPTURE=\"yes\" is not a valid value; use `off`, `on-failure`"),
+        "{out}"
+    );
+    let out = failed(
+        "refused_connect",
+        &[("NETNS_TEST_CAPTURE_DIR", "/proc/no/such/folder")],
+    );
+    assert!(
+        out.contains(
+            "netns_test: cannot write the capture to /proc/no/such/folder/refused_connect.pcapng"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("set NETNS_TEST_CAPTURE_DIR to a folder this user can write"),
+        "{out}"
+    );
+    if let Some((_, dir)) = env.first() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -126,6 +126,7 @@ fn the_calling_thread_stays_in_the_host_namespace() {
         loopback: true,
         should_panic: None,
         timeout: None,
+        capture: false,
     };
     let (sender, inside) = std::sync::mpsc::channel();
     netns_test::__private::run(options, move |ns| {
@@ -174,6 +175,7 @@ fn fifty_bodies_hold_the_same_port_at_once() {
                     loopback: true,
                     should_panic: None,
                     timeout: None,
+                    capture: false,
                 };
                 netns_test::__private::run(options, move |_| {
                     let _listener = TcpListener::bind("127.0.0.1:9000").unwrap();

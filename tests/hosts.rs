@@ -381,6 +381,7 @@ const OPTIONS: Options = Options {
     loopback: true,
     should_panic: None,
     timeout: None,
+    capture: false,
 };
 
 fn limit_of_one() -> Result<(), String> {

@@ -36,6 +36,7 @@ fn one_test() -> Result<(), String> {
             loopback: true,
             should_panic: None,
             timeout: None,
+            capture: false,
         },
         |_| {
             let listener = TcpListener::bind("127.0.0.1:80").unwrap();

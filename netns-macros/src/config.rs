@@ -9,12 +9,13 @@ use crate::errors::Errors;
 use crate::signature::Param;
 
 /// The options, in the order the "unknown option" error lists them.
-const KEYS: [Key; 8] = [
+const KEYS: [Key; 9] = [
     Key::Loopback,
     Key::Uplink,
     Key::Network,
     Key::Node,
     Key::Timeout,
+    Key::Capture,
     Key::Crate,
     Key::Flavor,
     Key::WorkerThreads,
@@ -27,6 +28,7 @@ enum Key {
     Network,
     Node,
     Timeout,
+    Capture,
     Crate,
     Flavor,
     WorkerThreads,
@@ -40,10 +42,16 @@ impl Key {
             Key::Network => "network",
             Key::Node => "node",
             Key::Timeout => "timeout",
+            Key::Capture => "capture",
             Key::Crate => "crate",
             Key::Flavor => "flavor",
             Key::WorkerThreads => "worker_threads",
         }
+    }
+
+    /// Whether the option may be written alone, meaning `= true`.
+    fn is_flag(self) -> bool {
+        matches!(self, Key::Uplink | Key::Capture)
     }
 
     /// How to write the option, for errors about its form.
@@ -54,6 +62,7 @@ impl Key {
             Key::Network => "`network = path::to::topology`",
             Key::Node => "`node = \"name\"`",
             Key::Timeout => "`timeout = \"5s\"` (or `\"500ms\"`, `\"2m\"`)",
+            Key::Capture => "`capture`, `capture = true` or `capture = false`",
             Key::Crate => "`crate = path::to::netns_test`",
             Key::Flavor => "`flavor = \"current_thread\"` or `flavor = \"multi_thread\"`",
             Key::WorkerThreads => "`worker_threads = 2`",
@@ -88,6 +97,8 @@ pub(crate) struct Config {
     node: Option<(LitStr, Meta)>,
     /// `timeout = "5s"`: how long the body may run, in milliseconds.
     pub(crate) timeout_ms: Option<u64>,
+    /// Whether the test's packets are captured (kept if it fails).
+    pub(crate) capture: bool,
     /// Path to netns-test, for crates that reach it through a re-export.
     pub(crate) krate: Path,
     // Whether these two are allowed depends on the fn being async, so they
@@ -113,6 +124,7 @@ impl Config {
             network: None,
             node: None,
             timeout_ms: None,
+            capture: false,
             krate: syn::parse_quote!(::netns_test),
             flavor: None,
             worker_threads: None,
@@ -169,6 +181,15 @@ impl Config {
         errors.finish()
     }
 
+    fn set_flag(&mut self, key: Key, on: bool) {
+        match key {
+            Key::Loopback => self.loopback = on,
+            Key::Uplink => self.uplink = on,
+            Key::Capture => self.capture = on,
+            _ => {}
+        }
+    }
+
     fn set(&mut self, meta: Meta, seen: &mut Vec<Key>) -> syn::Result<()> {
         let path = meta.path();
         let key = KEYS
@@ -194,13 +215,13 @@ impl Config {
 
         let value = match &meta {
             // A flag: `uplink` alone means `uplink = true`.
-            Meta::Path(_) if key == Key::Uplink => {
-                self.uplink = true;
+            Meta::Path(_) if key.is_flag() => {
+                self.set_flag(key, true);
                 return Ok(());
             }
             Meta::NameValue(name_value) => strip_group(&name_value.value),
             Meta::Path(_) | Meta::List(_) => {
-                let what = if key == Key::Uplink {
+                let what = if key.is_flag() {
                     "is a flag"
                 } else {
                     "takes a value"
@@ -212,13 +233,17 @@ impl Config {
             }
         };
         match key {
-            Key::Loopback | Key::Uplink => match value {
+            Key::Loopback | Key::Uplink | Key::Capture => match value {
                 Expr::Lit(syn::ExprLit {
                     lit: Lit::Bool(b), ..
-                }) if key == Key::Loopback => self.loopback = b.value,
-                Expr::Lit(syn::ExprLit {
-                    lit: Lit::Bool(b), ..
-                }) => self.uplink = b.value,
+                }) => self.set_flag(key, b.value),
+                _ if key == Key::Capture => {
+                    return Err(Error::new_spanned(
+                        value,
+                        "expected `true` or `false`; which captures are kept is for the \
+                         environment: NETNS_TEST_CAPTURE=on-failure (the default) or `always`",
+                    ));
+                }
                 _ => return Err(Error::new_spanned(value, "expected `true` or `false`")),
             },
             Key::Network => {

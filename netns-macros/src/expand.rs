@@ -64,6 +64,7 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     } = func;
     let krate = &config.krate;
     let loopback = config.loopback;
+    let capture = config.capture;
     let name = sig.ident.clone();
     let fn_token = sig.fn_token;
 
@@ -141,6 +142,7 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
                 loopback: #loopback,
                 should_panic: #should_panic,
                 timeout: #timeout,
+                capture: #capture,
             },
             #topology
             #closure,

@@ -1,7 +1,7 @@
 //! What a `#[netns_test]` does at run time.
 
 use std::io::Write as _;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::panic::AssertUnwindSafe;
 use std::process::{ExitCode, Termination};
 use std::sync::{Arc, mpsc};
@@ -12,7 +12,7 @@ use netns_core::{Error, NetNs, get_netns_cookie};
 use crate::create::{create, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
 use crate::network::{Network, NetworkBuilder};
-use crate::{run_netns, settings, snapshot};
+use crate::{capture, run_netns, settings, snapshot};
 
 /// The environment variable that decides what a test does where network
 /// namespaces are unavailable: `fail` (the default) or `skip`. Any other
@@ -72,6 +72,9 @@ pub struct Options {
     /// (building it is not counted); `None`: the [`TIMEOUT_ENV`] default,
     /// if any, else no limit.
     pub timeout: Option<Duration>,
+    /// `capture`: record the test's packets, kept if it fails (unless
+    /// [`CAPTURE_ENV`](crate::CAPTURE_ENV) says otherwise).
+    pub capture: bool,
 }
 
 /// The environment variable that gives every `#[netns_test]` without a
@@ -242,6 +245,14 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         Ok(on) => on,
         Err(why) => return setup_failed(options, why),
     };
+    let capture = match capture::keep(options.capture) {
+        Ok(None) => None,
+        Ok(Some(keep)) => match capture::file_for(&test_name()) {
+            Ok(file) => Some((keep, file)),
+            Err(why) => return setup_failed(options, why),
+        },
+        Err(why) => return setup_failed(options, why),
+    };
     let Some(startup) = startup() else {
         return setup_failed(options, NEVER_RAN.to_owned());
     };
@@ -282,14 +293,26 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         // Set up first, while this thread's state is still the process's,
         // so that a network's nodes come from the long-lived helpers.
         let given = setup(&ns)?;
+        let recording = match capture {
+            Some((keep, file)) => {
+                let places = places(&ns, given.network());
+                let taps: Vec<_> = places.into_iter().map(|(name, _, fd)| (name, fd)).collect();
+                Some(capture::start(keep, file, &taps)?)
+            }
+            None => None,
+        };
         let ran = match limit {
             None => {
                 run_netns::make_private();
-                watched(options, snapshot, &ns, &given, body)
+                Ok(watched(options, snapshot, &ns, &given, body))
             }
-            Some(limit) => within(limit, options, snapshot, &ns, Arc::new(given), body)?,
+            Some(limit) => within(limit, options, snapshot, &ns, Arc::new(given), body),
         };
-        match ran {
+        if let Some(recording) = recording {
+            // A time-out (`Err`) is a failure too.
+            recording.finish(ran.as_ref().map_or(true, |ran| failed(options, ran)));
+        }
+        match ran? {
             Ok(code) => Ok(code),
             Err(payload) => std::panic::resume_unwind(payload),
         }
@@ -366,16 +389,28 @@ fn watched<S: Built, T: Termination>(
         snapshot::watch(scene(ns, given.network()), !expects_panic)
     });
     let ran = std::panic::catch_unwind(AssertUnwindSafe(|| body(ns, given).report()));
-    // A `#[should_panic]` test passes if it panics (or fails for the wrong
-    // text, which is not the network's doing) and fails if not.
-    let failed = match &ran {
-        Ok(code) => *code != ExitCode::SUCCESS || options.should_panic.is_some(),
-        Err(_) => options.should_panic.is_none(),
-    };
     if let Some(watch) = watch {
-        watch.finish(failed, ran.is_err());
+        watch.finish(failed(options, &ran), ran.is_err());
     }
     ran
+}
+
+/// Whether the body's outcome fails the test. A `#[should_panic]` test
+/// passes if it panics (or fails for the wrong text, which is not the
+/// network's doing) and fails if not.
+fn failed(options: Options, ran: &std::thread::Result<ExitCode>) -> bool {
+    match ran {
+        Ok(code) => *code != ExitCode::SUCCESS || options.should_panic.is_some(),
+        Err(_) => options.should_panic.is_none(),
+    }
+}
+
+/// The running test's name: libtest names each test's thread after it.
+fn test_name() -> String {
+    match std::thread::current().name() {
+        Some(name) if name != "main" => name.to_owned(),
+        _ => "unnamed-test".to_owned(),
+    }
 }
 
 /// [`watched`] on a thread of its own (started here, so in the test's
@@ -450,21 +485,41 @@ impl Built for Network {
 /// other node of its network. Their fds stay open while the body runs
 /// (`ns` and `network` outlive the watch).
 fn scene(ns: &NetNs, network: Option<&Network>) -> snapshot::Scene {
+    let namespaces = places(ns, network)
+        .into_iter()
+        .map(|(_, heading, fd)| (heading, fd.as_raw_fd()))
+        .collect();
+    let wiring = network.map(Network::wiring);
+    let wiring = Box::new(move || wiring.as_ref().map(|w| w.lines()).unwrap_or_default());
+    snapshot::Scene { namespaces, wiring }
+}
+
+/// Every namespace of the test, its own first: (its name in a capture,
+/// its heading in a snapshot, the namespace). The test's own is `test`,
+/// or its node's name if it is a node; a LAN's switch is named for the
+/// LAN.
+fn places<'a>(
+    ns: &'a NetNs,
+    network: Option<&'a Network>,
+) -> Vec<(String, String, BorrowedFd<'a>)> {
     let nodes: Vec<_> = network.map(|net| net.nodes().collect()).unwrap_or_default();
     let own = match nodes.iter().find(|node| node.ns() == ns) {
-        Some(node) => format!("the test's namespace (node {})", node.name()),
-        None => "the test's namespace".to_owned(),
+        Some(node) => (
+            node.name().to_owned(),
+            format!("the test's namespace (node {})", node.name()),
+        ),
+        None => ("test".to_owned(), "the test's namespace".to_owned()),
     };
-    let mut namespaces = vec![(own, ns.as_fd().as_raw_fd())];
+    let mut places = vec![(own.0, own.1, ns.as_fd())];
     for node in nodes.iter().filter(|node| node.ns() != ns) {
-        let name = format!("node {}", node.name());
-        namespaces.push((name, node.ns().as_fd().as_raw_fd()));
+        let heading = format!("node {}", node.name());
+        places.push((node.name().to_owned(), heading, node.ns().as_fd()));
     }
     for switch in network.into_iter().flat_map(Network::switches) {
-        let name = format!("LAN {} (its switch)", switch.name());
-        namespaces.push((name, switch.ns().as_fd().as_raw_fd()));
+        let heading = format!("LAN {} (its switch)", switch.name());
+        places.push((switch.name().to_owned(), heading, switch.ns().as_fd()));
     }
-    snapshot::Scene { namespaces }
+    places
 }
 
 /// Fails the test for a reason of the harness's, not the body's.

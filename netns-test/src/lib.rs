@@ -108,6 +108,7 @@
 //! | `network = path` | the test's network is built from `path`, a `fn() -> NetworkBuilder` (one topology, reused by many tests); `net: &Network` is that network |
 //! | `node = "name"` | with `network`: the body runs inside node `name` (the test's own namespace is that node; `ns: &NetNs` is its namespace). A name the topology lacks fails the test |
 //! | `timeout = "5s"` | fail the test if the body has not returned within this time (`"500ms"`, `"5s"`, `"2m"`; without it, `NETNS_TEST_TIMEOUT` sets a default for every test) — see [When a test fails](#when-a-test-fails) |
+//! | `capture` | record every packet on every interface of the test's namespaces while the body runs, into a pcapng file kept if the test fails (`NETNS_TEST_CAPTURE` overrides it) — see [When a test fails](#when-a-test-fails) |
 //! | `flavor = "current_thread"` / `"multi_thread"` | the tokio runtime of an `async fn` (default `current_thread`) |
 //! | `worker_threads = N` | worker threads of the `multi_thread` runtime (alone, it implies `multi_thread`) |
 //! | `crate = path` | where to find this crate, for crates that re-export it |
@@ -193,6 +194,30 @@
 //! the test's namespace and network alive until it returns or the test
 //! process ends (libtest's process ends when the last test has run;
 //! `cargo nextest` runs each test in a process of its own).
+//!
+//! And it can show what went over the wire. With `#[netns_test(capture)]`,
+//! every packet on every interface of the test's own namespace, of every
+//! node and of every LAN switch is recorded from just before the body
+//! starts until it ends (or times out), into one pcapng file per test that
+//! opens in Wireshark and `tcpdump -r`. Its interfaces are named
+//! `NODE/IFACE`: `test/lo` for the test's own namespace (or the node's name,
+//! if the body runs in a node), `server/eth0`, `office/port1` for a LAN's
+//! switch. A failing test keeps it and prints where:
+//!
+//! ```text
+//! netns_test: capture: /home/me/proj/target/netns-test/failures/refused_connect.pcapng
+//! netns_test: captured 2 packets on 1 interfaces
+//! ```
+//!
+//! The file is `<target dir>/netns-test/<test binary>/<test name, :: as
+//! ->.pcapng` (or in `NETNS_TEST_CAPTURE_DIR`, [`CAPTURE_DIR_ENV`]); a
+//! passing test's capture is deleted, with any an earlier run left there.
+//! `NETNS_TEST_CAPTURE` ([`CAPTURE_ENV`]) overrides the option for a whole
+//! run without editing code: `off`, `on-failure` (what `capture` means) or
+//! `always` (keep every test's). Capturing needs no root: each namespace is
+//! read through one `AF_PACKET` socket opened inside it. Packets are kept in
+//! memory up to 64 MiB per test, 256 KiB of each; the line after the path
+//! says how many were left out past that, or dropped by the kernel.
 //!
 //! # Without root
 //!
@@ -338,6 +363,7 @@
 //! and `cargo nextest run` (a process per test) both work, as root and not.
 #![doc(html_root_url = "https://docs.rs/netns-test/0.1.0")]
 
+mod capture;
 mod create;
 mod harness;
 mod mode;
@@ -348,6 +374,7 @@ mod runtime;
 mod settings;
 mod snapshot;
 
+pub use capture::{CAPTURE_DIR_ENV, CAPTURE_ENV};
 pub use harness::{TIMEOUT_ENV, UNSUPPORTED_ENV, skip};
 pub use mode::{Mode, init, mode};
 pub use netns_core::{self, Error, NetNs, NsId, get_netns_cookie};

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{BorrowedFd, RawFd};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Once, mpsc};
 use std::time::Duration;
 
@@ -51,6 +52,9 @@ const MAX_RENDERS: u8 = 3;
 /// as the scene is watched (until [`Watch::finish`]).
 pub(crate) struct Scene {
     pub(crate) namespaces: Vec<(String, RawFd)>,
+    /// The test network's veth pairs and their impairments, a line each,
+    /// as they are when the snapshot is taken.
+    pub(crate) wiring: Box<dyn Fn() -> Vec<String>>,
 }
 
 impl Scene {
@@ -69,6 +73,11 @@ impl Scene {
         if self.namespaces.len() > MAX_NAMESPACES {
             let more = self.namespaces.len() - MAX_NAMESPACES;
             let _ = writeln!(text, "... and {more} more nodes");
+        }
+        let wiring = std::panic::catch_unwind(AssertUnwindSafe(&self.wiring)).unwrap_or_default();
+        if !wiring.is_empty() {
+            text.push_str("--- the network's veth pairs ---\n");
+            section(&mut text, "cables", Ok(wiring));
         }
         text
     }

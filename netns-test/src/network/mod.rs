@@ -35,7 +35,7 @@ pub mod uplink;
 use std::fmt;
 use std::net::IpAddr;
 use std::os::fd::AsFd;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -60,11 +60,14 @@ pub struct Network {
     links: Vec<Cable>,
     /// The routes the description asked for, put back by `link_up`.
     routes: Vec<spec::RouteSpec>,
+    /// What `impair` set and `clear_impairment` has not cleared, by (node,
+    /// interface), for the failure snapshot.
+    impaired: Arc<Mutex<Vec<((String, String), String)>>>,
 }
 
 /// The two ends of a veth pair, as (node, interface): a link's, or a LAN
 /// member's and (LAN, port) for its switch port.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Cable {
     a: (String, String),
     b: (String, String),
@@ -267,25 +270,52 @@ impl Network {
         let options = netem.options()?;
         // The kernel's answer for a queueing discipline it does not have.
         let missing = |error: &std::io::Error| error.raw_os_error() == Some(libc::ENOENT);
-        let unsupported = self
+        // The qdisc set, or why none could be.
+        let set = self
             .node(node)?
             .on_interface(interface, "impair", |rtnl, index| {
                 match rtnl.set_qdisc(index, "netem", options) {
                     Err(error) if missing(&error) => {}
-                    result => return result.map(|()| None),
+                    result => return result.map(|()| Ok("netem")),
                 }
                 let Some(rate) = netem.rate_only() else {
-                    return Ok(Some(NO_NETEM));
+                    return Ok(Err(NO_NETEM));
                 };
                 let mtu = rtnl.link(interface)?.mtu.unwrap_or(DEFAULT_MTU);
                 match rtnl.set_qdisc(index, "tbf", netem::tbf_options(rate, mtu)) {
-                    Err(error) if missing(&error) => Ok(Some(NO_TBF)),
-                    result => result.map(|()| None),
+                    Err(error) if missing(&error) => Ok(Err(NO_TBF)),
+                    result => result.map(|()| Ok("tbf")),
                 }
             })?;
-        unsupported.map_or(Ok(()), Err)
+        let qdisc = set?;
+        self.note_impairment(
+            node,
+            interface,
+            Some(format!("{qdisc} {}", netem.describe())),
+        );
+        Ok(())
     }
 
+    /// Records (or with `None`, forgets) the impairment of an interface.
+    fn note_impairment(&self, node: &str, interface: &str, what: Option<String>) {
+        let key = (node.to_owned(), interface.to_owned());
+        // A poisoned lock only means a panic elsewhere; the list is intact.
+        let mut impaired = self.impaired.lock().unwrap_or_else(|e| e.into_inner());
+        impaired.retain(|(at, _)| *at != key);
+        impaired.extend(what.map(|what| (key, what)));
+    }
+
+    /// How the network is wired, for the failure snapshot (which reads no
+    /// netlink): it sees impairments set after this call too.
+    pub(crate) fn wiring(&self) -> Wiring {
+        Wiring {
+            links: self.links.clone(),
+            impaired: Arc::clone(&self.impaired),
+        }
+    }
+}
+
+impl Network {
     /// Removes the impairment [`impair`](Network::impair) set on
     /// `interface` of `node`.
     ///
@@ -295,7 +325,9 @@ impl Network {
     /// there was none.
     pub fn clear_impairment(&self, node: &str, interface: &str) -> Result<(), NetworkError> {
         self.node(node)?
-            .on_interface(interface, "clear the impairment on", Rtnl::clear_qdisc)
+            .on_interface(interface, "clear the impairment on", Rtnl::clear_qdisc)?;
+        self.note_impairment(node, interface, None);
+        Ok(())
     }
 
     /// The current state of interface `interface` of node `node`.
@@ -557,6 +589,7 @@ fn build(plan: spec::Plan, adopted: Option<(&str, NetNs)>) -> Result<Network, Ne
         switches,
         links: Vec::new(),
         routes: Vec::new(),
+        impaired: Arc::default(),
     };
 
     // Every interface made gets an index of its own (see `Rtnl::add_veth`).
@@ -971,5 +1004,42 @@ impl std::error::Error for NetworkError {
 impl From<netns_core::Error> for NetworkError {
     fn from(error: netns_core::Error) -> NetworkError {
         NetworkError::Namespace(error)
+    }
+}
+
+/// A network's veth pairs and the impairments of their ends; see
+/// [`Network::wiring`].
+#[derive(Debug, Clone)]
+pub(crate) struct Wiring {
+    links: Vec<Cable>,
+    impaired: Arc<Mutex<Vec<((String, String), String)>>>,
+}
+
+impl Wiring {
+    /// A line per veth pair, with any impairment of its ends.
+    pub(crate) fn lines(&self) -> Vec<String> {
+        let impaired = self.impaired.lock().unwrap_or_else(|e| e.into_inner());
+        let note = |end: &(String, String)| {
+            impaired
+                .iter()
+                .find(|(at, _)| at == end)
+                .map(|(_, what)| format!(" [{} {}: {what}]", end.0, end.1))
+                .unwrap_or_default()
+        };
+        self.links
+            .iter()
+            .map(|cable| {
+                let lan = if cable.to_port { "LAN " } else { "" };
+                format!(
+                    "{} {} <-> {lan}{} {}{}{}",
+                    cable.a.0,
+                    cable.a.1,
+                    cable.b.0,
+                    cable.b.1,
+                    note(&cable.a),
+                    note(&cable.b)
+                )
+            })
+            .collect()
     }
 }

@@ -97,6 +97,34 @@ impl Netem {
         self
     }
 
+    /// The impairment in `tc`'s words, e.g. `delay 200ms loss 1%`.
+    pub(super) fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.delay.is_zero() {
+            parts.push(format!("delay {:?}", self.delay));
+        }
+        if !self.jitter.is_zero() {
+            parts.push(format!("jitter {:?}", self.jitter));
+        }
+        for (what, percent) in [
+            ("loss", self.loss),
+            ("duplicate", self.duplicate),
+            ("reorder", self.reorder),
+        ] {
+            if percent > 0.0 {
+                parts.push(format!("{what} {percent}%"));
+            }
+        }
+        if let Some(rate) = self.rate {
+            parts.push(format!("rate {rate} bit/s"));
+        }
+        if parts.is_empty() {
+            "nothing".to_owned()
+        } else {
+            parts.join(" ")
+        }
+    }
+
     /// `Some(bits_per_second)` if a rate limit is all this asks for: what
     /// `tbf` can do in netem's place.
     pub(super) fn rate_only(&self) -> Option<u64> {

@@ -34,4 +34,12 @@ fn with_crate(net: &Network) {
     let _ = net;
 }
 
+#[netns_test(network = office, node = "a", capture, timeout = "5s")]
+fn captured(net: &Network) {
+    let _ = net;
+}
+
+#[netns_test(capture = false)]
+fn not_captured() {}
+
 fn main() {}
