@@ -160,6 +160,79 @@ fn run_round_trip(table: &mut Table, bare: &BareThread) {
         fresh,
         None,
     );
+    let run = ours;
+
+    // A worker: one thread resident in the namespace.
+    let worker = ns.worker().unwrap();
+    let (ours, base) = interleave(
+        N * 10,
+        || worker.run(|| ()).unwrap(),
+        |n| bare.setns_pairs(&ns, n),
+    );
+    table.row(
+        "Worker::run(|| ()) round trip",
+        ours,
+        "bare setns in + setns back",
+        base,
+        Some(3.0),
+    );
+    match go_do(N * 10) {
+        Ok(go) => {
+            let go_do = "Go: vishvananda/netns Do pattern";
+            table.row("Worker::run(|| ()) round trip", ours, go_do, go, Some(1.0));
+            table.row("NetNs::run(|| ()) round trip", run, go_do, go, None);
+        }
+        Err(why) => println!("skipped: the Go peer: {why}"),
+    }
+}
+
+/// Go's `Do` of an empty function (`tests/go/do.go`: a goroutine that
+/// locks its thread, `netns.Set`s into the namespace and back), median of
+/// [`ROUNDS`] rounds of `n`, built here from Debian's packages (`golang-go`,
+/// `golang-github-vishvananda-netns-dev`).
+fn go_do(n: usize) -> Result<Duration, String> {
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/go/do.go");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("go-peer");
+    let binary = dir.join("do");
+    let built = |b: &Path| {
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        modified(b).is_some_and(|at| Some(at) >= modified(Path::new(source)))
+    };
+    if !built(&binary) {
+        let gopath = "/usr/share/gocode";
+        if !Path::new(gopath)
+            .join("src/github.com/vishvananda/netns")
+            .is_dir()
+        {
+            return Err("install golang-go and golang-github-vishvananda-netns-dev".into());
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let mut go = Command::new("go");
+        go.args(["build", "-o"])
+            .arg(&binary)
+            .arg(source)
+            .env("GO111MODULE", "off")
+            .env("GOPATH", gopath)
+            .env("GOCACHE", dir.join("cache"));
+        let out = output_within(&mut go, CHILD_PATIENCE).map_err(|e| format!("go build: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "go build: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    let mut run = Command::new(&binary);
+    run.arg(n.to_string()).arg(ROUNDS.to_string());
+    let out = output_within(&mut run, CHILD_PATIENCE).map_err(|e| format!("{e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nanos: f64 = text.trim().parse().map_err(|_| {
+        format!(
+            "the Go peer said {text:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok(Duration::from_nanos(nanos as u64))
 }
 
 fn cookies(table: &mut Table, bare: &BareThread) {
@@ -210,6 +283,35 @@ fn cookies(table: &mut Table, bare: &BareThread) {
         base,
         None,
     );
+    // Since Linux 6.18 an opened handle's cookie is one ioctl(NS_GET_ID).
+    let (ours, base) = interleave(
+        N,
+        || {
+            std::hint::black_box(opened.cookie().unwrap());
+        },
+        |n| bare_ns_get_ids(&opened, n),
+    );
+    table.row(
+        "NetNs::cookie() (an opened handle)",
+        ours,
+        "bare ioctl(NS_GET_ID)",
+        base,
+        Some(1.2),
+    );
+}
+
+/// `n` bare `ioctl(NS_GET_ID)`s on `ns`'s fd.
+fn bare_ns_get_ids(ns: &NetNs, n: usize) -> Duration {
+    const NS_GET_ID: libc::c_ulong = (2 << 30) | (8 << 16) | (0xb7 << 8) | 13;
+    let started = Instant::now();
+    for _ in 0..n {
+        let mut id: u64 = 0;
+        // SAFETY: NS_GET_ID writes one u64 through a valid pointer.
+        let rc = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_ID as _, &raw mut id) };
+        check(rc, "ioctl(NS_GET_ID)");
+        std::hint::black_box(id);
+    }
+    started.elapsed()
 }
 
 /// The 200-test suite as `#[netns_test]`, as plain `#[test]`, and as one

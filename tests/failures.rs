@@ -164,6 +164,17 @@ fn broken_impaired_link(net: &netns_test::network::Network) {
     panic!("too slow");
 }
 
+#[netns_test(capture, timeout = "300ms")]
+#[ignore = "times out on purpose; run by `a_failing_test_keeps_its_capture`"]
+fn floods_after_its_limit() {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let started = std::time::Instant::now();
+    // Well past the limit, but not for ever.
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        let _ = socket.send_to(&[0; 1000], "127.0.0.1:9");
+    }
+}
+
 #[netns_test(capture)]
 #[ignore = "passes; run by `a_failing_test_keeps_its_capture`"]
 fn captured_and_passing() {
@@ -407,25 +418,54 @@ fn capture_place(name: &str) -> (std::path::PathBuf, Vec<(&'static str, String)>
     )
 }
 
-/// The TCP packets of a pcapng file: (interface name, source port,
-/// destination port, flags), read with the `pcap-file` crate.
-fn tcp_packets(file: &std::path::Path) -> Vec<(String, u16, u16, u8)> {
+/// One TCP segment of a capture.
+#[derive(Debug)]
+struct Segment {
+    interface: String,
+    from: u16,
+    to: u16,
+    flags: u8,
+    /// `epb_flags` direction: 1 inbound, 2 outbound.
+    direction: u32,
+}
+
+/// What a pcapng file holds, read with the `pcap-file` crate: its
+/// interfaces' names, every packet's time, and the TCP segments.
+#[derive(Debug)]
+struct Captured {
+    interfaces: Vec<String>,
+    times: Vec<std::time::Duration>,
+    tcp: Vec<Segment>,
+}
+
+fn read_capture(file: &std::path::Path) -> Captured {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketOption;
+    use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
     use pcap_file::pcapng::{Block, PcapNgReader};
     let mut reader = PcapNgReader::new(std::fs::File::open(file).unwrap()).unwrap();
-    let mut names = Vec::new();
-    let mut packets = Vec::new();
+    let mut captured = Captured {
+        interfaces: Vec::new(),
+        times: Vec::new(),
+        tcp: Vec::new(),
+    };
     while let Some(block) = reader.next_block() {
         match block.unwrap() {
             Block::InterfaceDescription(interface) => {
-                use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
                 let name = interface.options.iter().find_map(|option| match option {
                     InterfaceDescriptionOption::IfName(name) => Some(name.to_string()),
                     _ => None,
                 });
                 assert_eq!(interface.linktype, pcap_file::DataLink::ETHERNET);
-                names.push(name.expect("every interface is named"));
+                captured
+                    .interfaces
+                    .push(name.expect("every interface is named"));
             }
             Block::EnhancedPacket(packet) => {
+                captured.times.push(packet.timestamp);
+                let direction = packet.options.iter().find_map(|option| match option {
+                    EnhancedPacketOption::Flags(flags) => Some(flags & 3),
+                    _ => None,
+                });
                 let frame = &packet.data;
                 // Ethernet, then IPv4 (both ends here use IPv4).
                 if frame.len() < 14 + 20 || frame[12..14] != [0x08, 0x00] {
@@ -437,28 +477,57 @@ fn tcp_packets(file: &std::path::Path) -> Vec<(String, u16, u16, u8)> {
                     continue;
                 }
                 let tcp = &ip[header..];
-                let from = u16::from_be_bytes([tcp[0], tcp[1]]);
-                let to = u16::from_be_bytes([tcp[2], tcp[3]]);
-                let name = names[packet.interface_id as usize].clone();
-                packets.push((name, from, to, tcp[13]));
+                captured.tcp.push(Segment {
+                    interface: captured.interfaces[packet.interface_id as usize].clone(),
+                    from: u16::from_be_bytes([tcp[0], tcp[1]]),
+                    to: u16::from_be_bytes([tcp[2], tcp[3]]),
+                    flags: tcp[13],
+                    direction: direction.expect("every packet has its direction"),
+                });
             }
             _ => {}
         }
     }
-    packets
+    captured
 }
 
 const SYN: u8 = 0x02;
 const RST: u8 = 0x04;
+const INBOUND: u32 = 1;
+const OUTBOUND: u32 = 2;
 
-/// Whether `packets` hold a SYN to port 9 and the RST back, on `interface`.
-fn refused_on(packets: &[(String, u16, u16, u8)], interface: &str) -> bool {
-    let on = |to_9: bool, flag: u8| {
-        packets.iter().any(|(name, from, to, flags)| {
-            name == interface && (if to_9 { *to == 9 } else { *from == 9 }) && flags & flag != 0
-        })
-    };
-    on(true, SYN) && on(false, RST)
+impl Captured {
+    /// The SYNs to port 9 and the RSTs from it on `interface`, each seen
+    /// going the given way there.
+    fn refused_on(&self, interface: &str, syn: u32, rst: u32) -> (usize, usize) {
+        let count = |to_9: bool, flag: u8, direction: u32| {
+            self.tcp
+                .iter()
+                .filter(|s| {
+                    s.interface == interface
+                        && (if to_9 { s.to == 9 } else { s.from == 9 })
+                        && s.flags & flag != 0
+                        && s.direction == direction
+                })
+                .count()
+        };
+        (count(true, SYN, syn), count(false, RST, rst))
+    }
+
+    /// Every packet's time lies in `during`, and they come in time order.
+    fn check_times(&self, during: std::ops::Range<std::time::Duration>) {
+        assert!(self.times.is_sorted(), "{:?}", self.times);
+        for time in &self.times {
+            assert!(during.contains(time), "{time:?} outside {during:?}");
+        }
+    }
+}
+
+/// Now, since 1970.
+fn now() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
 }
 
 /// What `tcpdump -r` makes of the file, where tcpdump is installed (CI
@@ -495,14 +564,19 @@ fn tcpdump(file: &std::path::Path) -> Option<String> {
 fn a_failing_test_keeps_its_capture() {
     let (expected, env) = capture_place("refused_connect");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let started = now();
     let out = failed("refused_connect", &env);
     let file = capture_path(&out);
     assert_eq!(file, std::path::absolute(&expected).unwrap(), "{out}");
     assert!(out.contains("netns_test: captured "), "{out}");
-    let packets = tcp_packets(&file);
-    assert!(
-        refused_on(&packets, "test/lo"),
-        "no SYN and RST on test/lo: {packets:?}"
+    let captured = read_capture(&file);
+    captured.check_times(started..now());
+    assert_eq!(captured.interfaces, ["test/lo"]);
+    // Loopback shows each packet once, as inbound.
+    assert_eq!(
+        captured.refused_on("test/lo", INBOUND, INBOUND),
+        (1, 1),
+        "{captured:?}"
     );
     if let Some(text) = tcpdump(&file) {
         assert!(text.contains("127.0.0.1.9: Flags [S]"), "{text}");
@@ -510,14 +584,29 @@ fn a_failing_test_keeps_its_capture() {
         assert!(text.contains("Flags [R.]"), "{text}");
     }
 
-    // Across a link, both ends are recorded, each under its node's name.
     let (expected, _) = capture_place("refused_across_a_link");
+    let started = now();
     let out = failed("refused_across_a_link", &env);
     let file = capture_path(&out);
     assert_eq!(file.file_name(), expected.file_name());
-    let packets = tcp_packets(&file);
-    assert!(refused_on(&packets, "client/eth0"), "{packets:?}");
-    assert!(refused_on(&packets, "server/eth0"), "{packets:?}");
+    let captured = read_capture(&file);
+    captured.check_times(started..now());
+    for interface in ["client/lo", "client/eth0", "server/lo", "server/eth0"] {
+        assert!(
+            captured.interfaces.iter().any(|i| i == interface),
+            "{captured:?}"
+        );
+    }
+    assert_eq!(
+        captured.refused_on("client/eth0", OUTBOUND, INBOUND),
+        (1, 1),
+        "{captured:?}"
+    );
+    assert_eq!(
+        captured.refused_on("server/eth0", INBOUND, OUTBOUND),
+        (1, 1),
+        "{captured:?}"
+    );
 
     // A passing test's capture is deleted, and a stale one with it.
     let (kept, _) = capture_place("captured_and_passing");
@@ -533,7 +622,7 @@ fn a_failing_test_keeps_its_capture() {
     always.push(("NETNS_TEST_CAPTURE", "always"));
     let out = passed("captured_and_passing", &always);
     assert_eq!(capture_path(&out), kept);
-    assert!(!tcp_packets(&kept).is_empty());
+    assert!(!read_capture(&kept).tcp.is_empty());
     let out = passed("captured_and_passing", &env);
     assert!(!kept.exists(), "{out}");
 
@@ -545,11 +634,22 @@ fn a_failing_test_keeps_its_capture() {
     let mut on = env.clone();
     on.push(("NETNS_TEST_CAPTURE", "on-failure"));
     let out = failed("failing_result", &on);
-    capture_path(&out);
-    // A hung test's capture is kept too.
-    let out = failed("hangs", &on);
+    // Nothing went over the wire: the file still names the interfaces, so
+    // it opens.
+    let file = capture_path(&out);
+    assert_eq!(read_capture(&file).interfaces, ["test/lo"]);
+    assert!(read_capture(&file).times.is_empty());
+    tcpdump(&file);
+    // A hung test's capture is kept too, even one that keeps sending.
+    let started = std::time::Instant::now();
+    let out = failed("floods_after_its_limit", &env);
     assert!(out.contains("timed out after 300ms"), "{out}");
-    capture_path(&out);
+    let file = capture_path(&out);
+    assert!(!read_capture(&file).times.is_empty());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{out}"
+    );
 
     // Bad values and unwritable folders say so.
     let out = failed("quiet_passing", &[("NETNS_TEST_CAPTURE", "yes")]);

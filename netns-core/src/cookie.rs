@@ -69,3 +69,32 @@ pub(crate) fn cookie_of(socket: BorrowedFd<'_>) -> Result<u64> {
     }
     Ok(cookie)
 }
+
+/// `NS_GET_ID`, `_IOR(0xb7, 13, __u64)`: since Linux 6.18, the id of the
+/// namespace behind an nsfs file; for a network namespace, its cookie.
+const NS_GET_ID: libc::c_ulong = (2 << 30) | (8 << 16) | (0xb7 << 8) | 13;
+
+/// The cookie of the namespace behind nsfs file `fd`, in one
+/// [`ioctl(NS_GET_ID)`](https://man7.org/linux/man-pages/man2/ioctl_nsfs.2.html),
+/// where the kernel has it. Whether it does, and whether its answer is the
+/// `SO_NETNS_COOKIE` value, is checked once per process on the calling
+/// thread's namespace; `None` where either is not so.
+pub(crate) fn cookie_by_id(fd: BorrowedFd<'_>) -> Option<u64> {
+    static AGREES: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let agrees = AGREES.get_or_init(|| {
+        let Ok(own) = std::fs::File::open(crate::nsfile::THREAD_SELF_NET) else {
+            return false;
+        };
+        matches!((ns_get_id(own.as_fd()), get_netns_cookie()), (Some(id), Ok(cookie)) if id == cookie)
+    });
+    if *agrees { ns_get_id(fd) } else { None }
+}
+
+/// `ioctl(fd, NS_GET_ID)`; `None` if it fails (`ENOTTY` before 6.18).
+fn ns_get_id(fd: BorrowedFd<'_>) -> Option<u64> {
+    let mut id: u64 = 0;
+    // SAFETY: NS_GET_ID writes one u64 through the pointer, which is valid
+    // for that write.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_ID as _, &raw mut id) };
+    (rc == 0).then_some(id)
+}

@@ -46,6 +46,9 @@ pub enum Op {
     EnterUserNamespace,
     /// [`has_cap_sys_admin`](crate::has_cap_sys_admin).
     Capabilities,
+    /// [`NetNs::worker`](crate::NetNs::worker) and
+    /// [`Worker::run`](crate::Worker::run).
+    Worker,
 }
 
 impl fmt::Display for Op {
@@ -66,6 +69,7 @@ impl fmt::Display for Op {
             Op::Unpin => "netns_core::unpin",
             Op::EnterUserNamespace => "netns_core::enter_user_namespace",
             Op::Capabilities => "netns_core::has_cap_sys_admin",
+            Op::Worker => "NetNs::worker",
         })
     }
 }
@@ -201,6 +205,15 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A closure given to [`Worker::run`](crate::Worker::run) moved the
+    /// worker's thread out of its namespace (`setns`, `unshare`), and the
+    /// thread could not go back; the worker runs nothing more. Make a new
+    /// one.
+    WorkerMoved {
+        /// Why going back failed, if `setns` said (else the thread could
+        /// only check where it was, and it was elsewhere).
+        errno: Option<Errno>,
+    },
     /// A helper thread could not be started (thread limit or memory).
     Thread {
         /// What this crate was asked to do.
@@ -244,6 +257,7 @@ impl Error {
             | Error::Unsupported { op, .. }
             | Error::Thread { op, .. } => Some(*op),
             Error::ProcessHasThreads { .. } => Some(Op::EnterUserNamespace),
+            Error::WorkerMoved { .. } => Some(Op::Worker),
             Error::InvalidName { .. } => Some(Op::Open),
             Error::InvalidPath { op, .. } => Some(*op),
         }
@@ -254,6 +268,7 @@ impl Error {
         match self {
             Error::Syscall { errno, .. } | Error::Unsupported { errno, .. } => Some(*errno),
             Error::ProcessHasThreads { .. } => Some(Errno::EINVAL),
+            Error::WorkerMoved { errno } => *errno,
             Error::Thread { source, .. } => source.raw_os_error().map(Errno::from_raw),
             Error::NotANamespace { .. }
             | Error::WrongNamespaceKind { .. }
@@ -462,6 +477,20 @@ impl fmt::Display for Error {
             }
             Error::InvalidName { name, reason } => {
                 write!(f, "NetNs::from_name({name:?}): invalid name: {reason}")
+            }
+            Error::WorkerMoved { errno } => {
+                f.write_str(
+                    "Worker::run: an earlier closure moved the worker's thread out of its \
+                     namespace (setns or unshare), and ",
+                )?;
+                match errno {
+                    Some(errno) => write!(f, "setns back into it failed ({errno})")?,
+                    None => f.write_str("it may only stay in that namespace, not enter it")?,
+                }
+                f.write_str(
+                    "; the worker runs nothing more: make a new one, and leave namespaces \
+                     from a thread of the closure's own",
+                )
             }
             Error::InvalidPath { op, path, reason } => {
                 write!(f, "{op}({path:?}): invalid path: {reason}")

@@ -62,6 +62,7 @@ mod nsfile;
 mod socket;
 mod thread_state;
 mod userns;
+mod worker;
 
 pub use cookie::get_netns_cookie;
 pub use error::{Error, NsKind, Op, Result};
@@ -69,6 +70,7 @@ pub use loopback::bring_up_loopback;
 pub use netns::{NetNs, unpin};
 pub use nsfile::NsId;
 pub use userns::{enter_user_namespace, has_cap_sys_admin};
+pub use worker::Worker;
 
 /// Re-exported so that callers can match on [`Error::errno`] without a direct `nix` dependency.
 pub use nix::errno::Errno;

@@ -337,7 +337,7 @@ impl NetNs {
         }
     }
 
-    fn is_current_thread_ns(&self) -> bool {
+    pub(crate) fn is_current_thread_ns(&self) -> bool {
         nix::sys::stat::stat(THREAD_SELF_NET)
             .is_ok_and(|st| st.st_dev == self.id.dev() && st.st_ino == self.id.ino())
     }
@@ -364,16 +364,24 @@ impl NetNs {
     /// calling thread: unlike the inode in [`id`](NetNs::id) (which Cilium's
     /// method of this name returns), it is never reused while the system runs.
     /// For a namespace made by [`new`](NetNs::new) it was read at creation
-    /// and costs nothing; for a handle opened otherwise it is read on each
-    /// call, by a helper thread that briefly enters the namespace (or, if the
-    /// calling thread is in it, right here).
+    /// and costs nothing. For a handle opened otherwise, since Linux 6.18 it
+    /// is one [`ioctl(NS_GET_ID)`](https://man7.org/linux/man-pages/man2/ioctl_nsfs.2.html)
+    /// on the handle, which works for every namespace, the host's too from
+    /// inside a user namespace (once per process the answer is checked
+    /// against `SO_NETNS_COOKIE`). On older kernels it is read by a helper
+    /// thread that briefly enters the namespace (or, if the calling thread
+    /// is in it, right here).
     ///
     /// # Errors
     ///
-    /// [`Error::Syscall`] for `setns` (`EPERM`, as for [`run`](NetNs::run)),
-    /// `socket` or `getsockopt`; [`Error::Unsupported`] before Linux 5.14.
+    /// Before Linux 6.18: [`Error::Syscall`] for `setns` (`EPERM`, as for
+    /// [`run`](NetNs::run)), `socket` or `getsockopt`;
+    /// [`Error::Unsupported`] before Linux 5.14.
     pub fn cookie(&self) -> Result<u64> {
         if let Some(cookie) = self.cookie {
+            return Ok(cookie);
+        }
+        if let Some(cookie) = crate::cookie::cookie_by_id(self.fd.as_fd()) {
             return Ok(cookie);
         }
         // One stat spares a round trip to a helper thread (and works where

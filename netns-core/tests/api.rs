@@ -481,3 +481,229 @@ fn debug_shows_fd_inode_path_and_cookie_where_known() {
         "{opened:?}"
     );
 }
+
+// ------------------------------------------------------------- Worker
+
+#[test]
+fn a_worker_runs_every_call_inside_its_namespace_on_one_thread() {
+    world();
+    let ns = NetNs::new_with_loopback().unwrap();
+    let worker = ns.worker().unwrap();
+    let caller = gettid();
+    let tids: Vec<i32> = (0..100)
+        .map(|_| {
+            let (tid, cookie) = worker
+                .run(|| (gettid(), get_netns_cookie().unwrap()))
+                .unwrap();
+            assert_eq!(cookie, ns.cookie().unwrap());
+            tid
+        })
+        .collect();
+    assert!(tids.iter().all(|tid| *tid == tids[0] && *tid != caller));
+    // The caller never moved.
+    assert_ne!(get_netns_cookie().unwrap(), ns.cookie().unwrap());
+    assert_eq!(worker.id(), ns.id());
+}
+
+#[test]
+fn a_worker_borrows_returns_and_resumes_panics() {
+    world();
+    let ns = NetNs::new().unwrap();
+    let worker = ns.worker().unwrap();
+    let mut seen = Vec::new();
+    let text = String::from("borrowed");
+    let len = worker.run(|| {
+        seen.push(text.len());
+        text.len() * 2
+    });
+    assert_eq!(len.unwrap(), 16);
+    assert_eq!(seen, [8]);
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        worker.run(|| std::panic::panic_any(42_u32)).unwrap()
+    }))
+    .unwrap_err();
+    assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
+    // It serves on after a panic.
+    assert_eq!(worker.run(|| 7).unwrap(), 7);
+}
+
+#[test]
+fn a_workers_thread_locals_persist_between_calls() {
+    world();
+    thread_local!(static CALLS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) });
+    let ns = NetNs::new().unwrap();
+    let worker = ns.worker().unwrap();
+    for expected in 1..=3 {
+        let calls = worker.run(|| {
+            CALLS.with(|c| {
+                c.set(c.get() + 1);
+                c.get()
+            })
+        });
+        assert_eq!(calls.unwrap(), expected);
+    }
+}
+
+#[test]
+fn a_closure_that_leaves_the_namespace_does_not_take_the_next_call_with_it() {
+    world();
+    let ns = NetNs::new().unwrap();
+    let other = NetNs::new().unwrap();
+    let worker = ns.worker().unwrap();
+    let expected = ns.cookie().unwrap();
+    // setns to another namespace, then unshare a new one.
+    let moved = worker.run(|| {
+        nix::sched::setns(other.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        get_netns_cookie().unwrap()
+    });
+    assert_eq!(moved.unwrap(), other.cookie().unwrap());
+    assert_eq!(worker.run(get_netns_cookie).unwrap().unwrap(), expected);
+    worker
+        .run(|| nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap())
+        .unwrap();
+    assert_eq!(worker.run(get_netns_cookie).unwrap().unwrap(), expected);
+}
+
+#[test]
+fn a_worker_in_a_namespace_it_cannot_reenter_stops_once_moved() {
+    // In the user-namespace world the host namespace can be stayed in, not
+    // entered: a worker made there can only check where it is.
+    if !matches!(world(), netns_test::Mode::UserNamespace) {
+        return;
+    }
+    let host = NetNs::current().unwrap();
+    let worker = host.worker().unwrap();
+    let cookie = get_netns_cookie().unwrap();
+    assert_eq!(worker.run(get_netns_cookie).unwrap().unwrap(), cookie);
+    worker
+        .run(|| nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).unwrap())
+        .unwrap();
+    let error = worker.run(get_netns_cookie).unwrap_err();
+    assert!(
+        matches!(error, Error::WorkerMoved { errno: None }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("make a new one"), "{error}");
+    // And so on, without running anything.
+    assert!(worker.run(|| unreachable!()).is_err());
+}
+
+#[test]
+fn a_worker_serves_calls_from_many_threads_one_at_a_time() {
+    world();
+    fn shared<T: Send + Sync>(_: &T) {}
+    let ns = NetNs::new().unwrap();
+    let worker = ns.worker().unwrap();
+    shared(&worker);
+    let busy = std::sync::atomic::AtomicBool::new(false);
+    let served = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..200 {
+                    worker
+                        .run(|| {
+                            assert!(!busy.swap(true, Ordering::SeqCst), "two calls at once");
+                            served.fetch_add(1, Ordering::SeqCst);
+                            busy.store(false, Ordering::SeqCst);
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(served.load(Ordering::SeqCst), 800);
+}
+
+#[test]
+fn a_worker_cannot_be_made_for_a_namespace_out_of_reach() {
+    if !matches!(world(), netns_test::Mode::UserNamespace) {
+        return;
+    }
+    let host = NetNs::current().unwrap();
+    let ns = NetNs::new().unwrap();
+    let error = ns.run(|| host.worker().map(drop)).unwrap().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Syscall {
+                op: Op::Worker,
+                errno: Errno::EPERM,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn dropping_a_worker_ends_its_thread() {
+    world();
+    let threads = || std::fs::read_dir("/proc/self/task").unwrap().count();
+    let ns = NetNs::new().unwrap();
+    let before = threads();
+    let worker = ns.worker().unwrap();
+    worker.run(|| ()).unwrap();
+    drop(worker);
+    // Other tests start threads too; this one's worker is gone once its
+    // own count is back (joined in drop, so at once).
+    assert!(
+        threads() <= before + 3,
+        "{} threads, {before} before",
+        threads()
+    );
+}
+
+// ------------------------------------------------- cookies of opened handles
+
+#[test]
+fn every_handle_has_its_cookie_even_one_the_process_cannot_enter() {
+    world();
+    let ns = NetNs::new().unwrap();
+    let opened = NetNs::from_fd(ns.as_fd()).unwrap();
+    assert_eq!(opened.cookie().unwrap(), ns.cookie().unwrap());
+    let host = get_netns_cookie().unwrap();
+    // From inside another namespace, the host's handle (which a user
+    // namespace cannot enter) still has its cookie where the kernel has
+    // NS_GET_ID (Linux 6.18).
+    let current = NetNs::current().unwrap();
+    let seen = ns.run(|| current.cookie()).unwrap();
+    match seen {
+        Ok(cookie) => assert_eq!(cookie, host),
+        Err(error) => {
+            assert!(
+                matches!(world(), netns_test::Mode::UserNamespace),
+                "{error}"
+            );
+            assert_eq!(error.errno(), Some(Errno::EPERM), "{error}");
+            eprintln!("skipped: the host's cookie from inside: this kernel has no NS_GET_ID");
+        }
+    }
+}
+
+#[test]
+fn a_busy_worker_gives_the_closure_back_and_serves_its_own_calls_at_once() {
+    world();
+    let ns = NetNs::new().unwrap();
+    let worker = ns.worker().unwrap();
+    // From inside a call, a call to the same worker runs on the spot.
+    let nested = worker.run(|| worker.run(gettid).unwrap() == gettid());
+    assert!(nested.unwrap());
+    // While another thread holds it, try_run hands the closure back.
+    let (entered, release) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            worker
+                .run(|| {
+                    entered.wait();
+                    release.wait();
+                })
+                .unwrap()
+        });
+        entered.wait();
+        let back = worker.try_run(|| 1).unwrap_err();
+        assert_eq!(back(), 1);
+        release.wait();
+    });
+    assert_eq!(worker.try_run(|| 2).ok().unwrap().unwrap(), 2);
+}

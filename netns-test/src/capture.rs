@@ -129,11 +129,22 @@ pub(crate) struct Recording {
     recorded: mpsc::Receiver<Recorded>,
 }
 
-/// One packet socket, and the name of the namespace it sees.
+/// One packet socket, the name of the namespace it sees, and the
+/// interfaces that namespace had when the capture started.
 #[derive(Debug)]
 struct Tap {
     node: String,
     socket: OwnedFd,
+    interfaces: Vec<Seen>,
+}
+
+/// An interface as the capture first saw it.
+#[derive(Debug)]
+struct Seen {
+    ifindex: i32,
+    name: String,
+    /// Its ARP hardware type (`ARPHRD_*`).
+    hatype: u16,
 }
 
 /// Starts capturing in each namespace of `places`: (name, namespace). The
@@ -146,15 +157,20 @@ pub(crate) fn start(
     let mut taps = Vec::with_capacity(places.len());
     for (index, (node, fd)) in places.iter().enumerate() {
         let failed = |e: &dyn std::fmt::Display| format!("cannot capture in {node}: {e}");
-        let socket = if index == 0 {
+        let opened = if index == 0 {
             open_tap()
         } else {
             let ns = NetNs::from_fd(*fd).map_err(|e| failed(&e))?;
             ns.run(open_tap).map_err(|e| failed(&e))?
         };
-        let socket = socket.map_err(|e| failed(&format!("socket(AF_PACKET) failed: {e}")))?;
+        let (socket, interfaces) =
+            opened.map_err(|e| failed(&format!("socket(AF_PACKET) failed: {e}")))?;
         let node = node.clone();
-        taps.push(Tap { node, socket });
+        taps.push(Tap {
+            node,
+            socket,
+            interfaces,
+        });
     }
     let stop = EventFd::from_flags(EfdFlags::EFD_CLOEXEC)
         .map(Arc::new)
@@ -164,7 +180,11 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name("netns-capture".into())
         .spawn(move || {
-            let _ = done.send(record(&taps, &stopped));
+            let recorded = record(&taps, &stopped);
+            // The sockets go before the answer, so that once the harness
+            // has it nothing of the capture holds the namespaces.
+            drop(taps);
+            let _ = done.send(recorded);
         })
         .map_err(|e| format!("cannot start the capture's thread: {e}"))?;
     Ok(Recording {
@@ -176,8 +196,9 @@ pub(crate) fn start(
 }
 
 /// A packet socket on every interface of the calling thread's namespace,
-/// with the kernel's receive time on each packet.
-fn open_tap() -> nix::Result<OwnedFd> {
+/// with the kernel's receive time on each packet, and the interfaces
+/// there now.
+fn open_tap() -> nix::Result<(OwnedFd, Vec<Seen>)> {
     let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
     let tap = socket(
         AddressFamily::Packet,
@@ -190,7 +211,20 @@ fn open_tap() -> nix::Result<OwnedFd> {
         // Best effort: the default queue still works, and drops are counted.
         let _ = setsockopt(&tap, sockopt::RcvBuf, &SOCKET_BUFFER);
     }
-    Ok(tap)
+    let interfaces = nix::net::if_::if_nameindex()?
+        .iter()
+        .filter_map(|interface| {
+            let ifindex = i32::try_from(interface.index()).ok()?;
+            let name = interface.name().to_string_lossy().into_owned();
+            let hatype = hardware_type(tap.as_fd(), &name)?;
+            Some(Seen {
+                ifindex,
+                name,
+                hatype,
+            })
+        })
+        .collect();
+    Ok((tap, interfaces))
 }
 
 impl Recording {
@@ -199,6 +233,9 @@ impl Recording {
     /// file an earlier run left there.
     pub(crate) fn finish(self, failed: bool) {
         let _ = self.stop.write(1);
+        // Waited for either way: until the reader has closed its sockets,
+        // they keep the test's namespaces alive.
+        let recorded = self.recorded.recv_timeout(FINISH_PATIENCE);
         let kept = match self.keep {
             Keep::Always => true,
             Keep::OnFailure => failed,
@@ -208,25 +245,25 @@ impl Recording {
             return;
         }
         let file = self.file.display();
-        let recorded = match self.recorded.recv_timeout(FINISH_PATIENCE) {
+        let recorded = match recorded {
             Ok(recorded) => recorded,
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 println!(
                     "netns_test: the capture for {file} did not finish within \
                      {FINISH_PATIENCE:?}; nothing was written"
                 );
                 return;
             }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                println!("netns_test: the capture for {file} failed (its thread panicked)");
+                return;
+            }
         };
-        let written = self
-            .file
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&self.file, recorded.writer.bytes()));
-        match written {
+        let summary = recorded.summary();
+        match write_atomically(&self.file, &recorded.pcapng()) {
             Ok(()) => {
                 println!("netns_test: capture: {file}");
-                println!("netns_test: {}", recorded.summary());
+                println!("netns_test: {summary}");
             }
             Err(error) => println!(
                 "netns_test: cannot write the capture to {file}: {error} (set {CAPTURE_DIR_ENV} \
@@ -234,6 +271,20 @@ impl Recording {
             ),
         }
     }
+}
+
+/// Writes `bytes` to a temporary file beside `file`, then renames it, so
+/// that a reader never sees half a capture.
+fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut partial = file.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", std::process::id()));
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, file).inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })
 }
 
 impl Drop for Recording {
@@ -244,29 +295,60 @@ impl Drop for Recording {
     }
 }
 
+/// One packet as read.
+struct Packet {
+    time: Duration,
+    interface: u32,
+    direction: Direction,
+    data: Vec<u8>,
+    length: usize,
+}
+
 /// What the reader made of the packets.
 struct Recorded {
-    writer: Writer,
-    /// Each interface once seen: (tap, ifindex) → the file's interface.
-    interfaces: HashMap<(usize, i32), u32>,
-    packets: u64,
+    /// Every interface, as (label, link type), in the file's order.
+    interfaces: Vec<(String, u16)>,
+    /// Each interface once seen: (tap, ifindex) → its number in the file.
+    numbers: HashMap<(usize, i32), u32>,
+    packets: Vec<Packet>,
+    bytes: usize,
     left_out: u64,
     dropped: u64,
     errors: Vec<String>,
 }
 
 impl Recorded {
+    /// The pcapng file: every interface, then the packets in time order
+    /// (each socket is read in batches, so they arrive a little out of it).
+    fn pcapng(mut self) -> Vec<u8> {
+        let mut writer = Writer::new("netns-test");
+        for (label, linktype) in &self.interfaces {
+            writer.interface(label, *linktype, SNAPLEN as u32);
+        }
+        self.packets.sort_by_key(|packet| packet.time);
+        for packet in &self.packets {
+            writer.packet(
+                packet.interface,
+                packet.time,
+                packet.direction,
+                &packet.data,
+                packet.length,
+            );
+        }
+        writer.into_bytes()
+    }
+
     /// A line saying what the file holds and what it lacks.
     fn summary(&self) -> String {
         let mut line = format!(
             "captured {} packets on {} interfaces",
-            self.packets,
+            self.packets.len(),
             self.interfaces.len()
         );
         if self.left_out > 0 {
             let _ = write!(
                 line,
-                "; {} more left out past {} MiB",
+                "; the {} after the first {} MiB were left out",
                 self.left_out,
                 MAX_BYTES >> 20
             );
@@ -285,16 +367,27 @@ impl Recorded {
     }
 }
 
-/// Reads every tap until `stop` fires, then what they still hold.
+/// At most this many packets are read from one socket before the others,
+/// and the stop signal, get their turn.
+const BATCH: usize = 64;
+
+/// Reads every tap until `stop` fires, then what they still hold (for at
+/// most [`LAST_READ`]).
 fn record(taps: &[Tap], stop: &EventFd) -> Recorded {
     let mut recorded = Recorded {
-        writer: Writer::new("netns-test"),
-        interfaces: HashMap::new(),
-        packets: 0,
+        interfaces: Vec::new(),
+        numbers: HashMap::new(),
+        packets: Vec::new(),
+        bytes: 0,
         left_out: 0,
         dropped: 0,
         errors: Vec::new(),
     };
+    for (index, tap) in taps.iter().enumerate() {
+        for seen in &tap.interfaces {
+            recorded.add_interface(index, tap, seen.ifindex, &seen.name, seen.hatype);
+        }
+    }
     let mut buffer = vec![0; SNAPLEN];
     loop {
         let mut fds: Vec<PollFd<'_>> = std::iter::once(stop.as_fd())
@@ -309,18 +402,17 @@ fn record(taps: &[Tap], stop: &EventFd) -> Recorded {
             }
         }
         let readable = |fd: &PollFd<'_>| fd.any().unwrap_or(true);
-        let stopping = readable(&fds[0]);
-        let ready: Vec<bool> = fds[1..].iter().map(readable).collect();
-        for (index, tap) in taps.iter().enumerate().filter(|(i, _)| ready[*i]) {
-            recorded.read(index, tap, &mut buffer, None);
-        }
-        if stopping {
-            let until = Instant::now() + LAST_READ;
-            for (index, tap) in taps.iter().enumerate() {
-                recorded.read(index, tap, &mut buffer, Some(until));
-            }
+        if readable(&fds[0]) {
             break;
         }
+        let ready: Vec<bool> = fds[1..].iter().map(readable).collect();
+        for (index, tap) in taps.iter().enumerate().filter(|(i, _)| ready[*i]) {
+            recorded.read(index, tap, &mut buffer, BATCH);
+        }
+    }
+    let until = Instant::now() + LAST_READ;
+    for (index, tap) in taps.iter().enumerate() {
+        while Instant::now() < until && recorded.read(index, tap, &mut buffer, BATCH) {}
     }
     for tap in taps {
         recorded.dropped += u64::from(drops(tap.socket.as_fd()));
@@ -329,12 +421,10 @@ fn record(taps: &[Tap], stop: &EventFd) -> Recorded {
 }
 
 impl Recorded {
-    /// Records what `tap` holds now (or until `until`).
-    fn read(&mut self, index: usize, tap: &Tap, buffer: &mut [u8], until: Option<Instant>) {
-        loop {
-            if until.is_some_and(|until| Instant::now() > until) {
-                return;
-            }
+    /// Records up to `budget` packets that `tap` holds; whether it may
+    /// hold more.
+    fn read(&mut self, index: usize, tap: &Tap, buffer: &mut [u8], budget: usize) -> bool {
+        for _ in 0..budget {
             let mut space = nix::cmsg_space!(TimeSpec);
             let mut iov = [IoSliceMut::new(buffer)];
             // MSG_TRUNC: the packet's whole length, though only SNAPLEN
@@ -345,13 +435,13 @@ impl Recorded {
             let message = match message {
                 Ok(message) => message,
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return,
+                Err(Errno::EAGAIN) => return false,
                 // The interface went away, or similar: the socket goes on.
                 Err(Errno::ENETDOWN | Errno::ENXIO) => continue,
                 Err(error) => {
                     self.errors
                         .push(format!("reading {} failed: {error}", tap.node));
-                    return;
+                    return false;
                 }
             };
             let length = message.bytes;
@@ -381,6 +471,7 @@ impl Recorded {
                 length,
             );
         }
+        true
     }
 
     fn packet(
@@ -398,26 +489,20 @@ impl Recorded {
         if outgoing && from.hatype() == libc::ARPHRD_LOOPBACK {
             return;
         }
-        if self.writer.len() + data.len() > MAX_BYTES {
+        // Past the limit nothing more is kept, so that the file has no
+        // gaps, only an end.
+        if self.left_out > 0 || self.bytes + data.len() > MAX_BYTES {
             self.left_out += 1;
             return;
         }
         let ifindex = i32::try_from(from.ifindex()).unwrap_or(0);
-        let interface = match self.interfaces.get(&(index, ifindex)) {
+        let interface = match self.numbers.get(&(index, ifindex)) {
             Some(interface) => *interface,
+            // One made after the capture started.
             None => {
                 let name = interface_name(tap.socket.as_fd(), ifindex)
                     .unwrap_or_else(|| format!("if{ifindex}"));
-                let linktype = match from.hatype() {
-                    libc::ARPHRD_ETHER | libc::ARPHRD_LOOPBACK => pcapng::LINKTYPE_ETHERNET,
-                    // Tunnels and the like: the packet starts at its IP
-                    // header.
-                    _ => pcapng::LINKTYPE_RAW,
-                };
-                let label = format!("{}/{name}", tap.node);
-                let interface = self.writer.interface(&label, linktype, SNAPLEN as u32);
-                self.interfaces.insert((index, ifindex), interface);
-                interface
+                self.add_interface(index, tap, ifindex, &name, from.hatype())
             }
         };
         let direction = if outgoing {
@@ -425,9 +510,57 @@ impl Recorded {
         } else {
             Direction::Inbound
         };
-        self.writer.packet(interface, time, direction, data, length);
-        self.packets += 1;
+        self.bytes += data.len();
+        self.packets.push(Packet {
+            time,
+            interface,
+            direction,
+            data: data.to_vec(),
+            length,
+        });
     }
+
+    /// Describes interface `ifindex` of tap `index`; its number in the file.
+    fn add_interface(
+        &mut self,
+        index: usize,
+        tap: &Tap,
+        ifindex: i32,
+        name: &str,
+        hatype: u16,
+    ) -> u32 {
+        let linktype = match hatype {
+            libc::ARPHRD_ETHER | libc::ARPHRD_LOOPBACK => pcapng::LINKTYPE_ETHERNET,
+            // Tunnels and the like: the packet starts at its IP header.
+            _ => pcapng::LINKTYPE_RAW,
+        };
+        let number = u32::try_from(self.interfaces.len()).unwrap_or(u32::MAX);
+        self.interfaces
+            .push((format!("{}/{name}", tap.node), linktype));
+        self.numbers.insert((index, ifindex), number);
+        number
+    }
+}
+
+/// The ARP hardware type of interface `name` in the namespace of `socket`
+/// (`SIOCGIFHWADDR`).
+fn hardware_type(socket: BorrowedFd<'_>, name: &str) -> Option<u16> {
+    if name.len() >= libc::IFNAMSIZ {
+        return None;
+    }
+    // SAFETY: ifreq is plain data, for which all zeroes is a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (to, from) in request.ifr_name.iter_mut().zip(name.bytes()) {
+        *to = from as libc::c_char;
+    }
+    // SAFETY: SIOCGIFHWADDR reads the NUL-terminated name (the rest of
+    // ifr_name is zero) and writes ifru_hwaddr, within `request`.
+    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFHWADDR, &raw mut request) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: after a successful SIOCGIFHWADDR the union holds the address.
+    Some(unsafe { request.ifr_ifru.ifru_hwaddr.sa_family })
 }
 
 /// The name of interface `ifindex` in the namespace of `socket`

@@ -310,7 +310,10 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         };
         if let Some(recording) = recording {
             // A time-out (`Err`) is a failure too.
-            recording.finish(ran.as_ref().map_or(true, |ran| failed(options, ran)));
+            recording.finish(
+                ran.as_ref()
+                    .map_or(true, |ran| fails_the_test(options, ran)),
+            );
         }
         match ran? {
             Ok(code) => Ok(code),
@@ -405,11 +408,29 @@ fn failed(options: Options, ran: &std::thread::Result<ExitCode>) -> bool {
     }
 }
 
+/// Whether libtest fails the test for the body's outcome: as [`failed`],
+/// and also a `#[should_panic(expected = ...)]` test that panicked with
+/// other text.
+fn fails_the_test(options: Options, ran: &std::thread::Result<ExitCode>) -> bool {
+    match (ran, options.should_panic) {
+        (Err(payload), Some(expected)) => {
+            let text = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+            !text.is_some_and(|text| text.contains(expected))
+        }
+        _ => failed(options, ran),
+    }
+}
+
 /// The running test's name: libtest names each test's thread after it.
 fn test_name() -> String {
     match std::thread::current().name() {
         Some(name) if name != "main" => name.to_owned(),
-        _ => "unnamed-test".to_owned(),
+        // Not run by libtest: a name of its own, so as not to overwrite
+        // another's capture.
+        _ => format!("unnamed-test-{}", nix::unistd::gettid()),
     }
 }
 

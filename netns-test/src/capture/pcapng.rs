@@ -91,14 +91,9 @@ impl Writer {
         self.block(6, &body);
     }
 
-    /// How many bytes the section holds.
-    pub(crate) fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
     /// The section's bytes.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.bytes
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 
     fn block(&mut self, kind: u32, body: &[u8]) {
@@ -154,7 +149,7 @@ mod tests {
             &[0x45; 21],
             60,
         );
-        let bytes = writer.bytes();
+        let bytes = &writer.into_bytes();
         let mut at = 0;
         let mut kinds = Vec::new();
         while at < bytes.len() {

@@ -62,8 +62,11 @@ pub struct Network {
     routes: Vec<spec::RouteSpec>,
     /// What `impair` set and `clear_impairment` has not cleared, by (node,
     /// interface), for the failure snapshot.
-    impaired: Arc<Mutex<Vec<((String, String), String)>>>,
+    impaired: Impairments,
 }
+
+/// What is impaired, by (node, interface), in `tc`'s words.
+type Impairments = Arc<Mutex<Vec<((String, String), String)>>>;
 
 /// The two ends of a veth pair, as (node, interface): a link's, or a LAN
 /// member's and (LAN, port) for its switch port.
@@ -1012,7 +1015,7 @@ impl From<netns_core::Error> for NetworkError {
 #[derive(Debug, Clone)]
 pub(crate) struct Wiring {
     links: Vec<Cable>,
-    impaired: Arc<Mutex<Vec<((String, String), String)>>>,
+    impaired: Impairments,
 }
 
 impl Wiring {
