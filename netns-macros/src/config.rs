@@ -99,6 +99,9 @@ pub(crate) struct Config {
     pub(crate) timeout_ms: Option<u64>,
     /// Whether the test's packets are captured (kept if it fails).
     pub(crate) capture: bool,
+    /// The `uplink` or `network` option, if given: it needs netns-test's
+    /// `network` feature.
+    network_option: Option<Meta>,
     /// Path to netns-test, for crates that reach it through a re-export.
     pub(crate) krate: Path,
     // Whether these two are allowed depends on the fn being async, so they
@@ -125,6 +128,7 @@ impl Config {
             node: None,
             timeout_ms: None,
             capture: false,
+            network_option: None,
             krate: syn::parse_quote!(::netns_test),
             flavor: None,
             worker_threads: None,
@@ -155,6 +159,26 @@ impl Config {
                 "the body would have no way to reach this network: take it as a parameter \
                  (`net: &Network`) or run the body in one of its nodes (`node = \"name\"`)",
             )),
+            _ => Ok(()),
+        }
+    }
+
+    /// A network (an option asking for one, or a `net: &Network`
+    /// parameter, `param_tokens`) needs netns-test's `network` feature.
+    pub(crate) fn check_network_feature(
+        &self,
+        param: Param,
+        param_tokens: Option<&syn::FnArg>,
+    ) -> syn::Result<()> {
+        if cfg!(feature = "network") {
+            return Ok(());
+        }
+        let message = crate::signature::needs_feature("test networks need", "network");
+        if let Some(meta) = &self.network_option {
+            return Err(Error::new_spanned(meta, message));
+        }
+        match (param, param_tokens) {
+            (Param::Network, Some(tokens)) => Err(Error::new_spanned(tokens, message)),
             _ => Ok(()),
         }
     }
@@ -212,6 +236,9 @@ impl Config {
             ));
         }
         seen.push(key);
+        if matches!(key, Key::Uplink | Key::Network) {
+            self.network_option = Some(meta.clone());
+        }
 
         let value = match &meta {
             // A flag: `uplink` alone means `uplink = true`.

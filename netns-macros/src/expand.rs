@@ -45,6 +45,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     match (options, signature::check(&func)) {
         (Ok((config, flavor)), Ok(param)) => {
             config.check_param(param)?;
+            config.check_network_feature(param, func.sig.inputs.first())?;
             Ok(generate(func, &config, param, flavor))
         }
         (Err(mut error), Err(other)) => {

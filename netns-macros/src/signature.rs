@@ -149,6 +149,11 @@ fn strip_parens(ty: &Type) -> &Type {
 }
 
 fn no_tokio_message() -> String {
+    needs_feature("`async fn` tests need", "tokio")
+}
+
+/// "`what` the `feature` feature of netns-test; enable it ...".
+pub(crate) fn needs_feature(what: &str, feature: &str) -> String {
     // Major.minor is what a Cargo.toml line would name, and keeps the message
     // stable across patch releases.
     let version = env!("CARGO_PKG_VERSION");
@@ -157,7 +162,7 @@ fn no_tokio_message() -> String {
         .nth(1)
         .map_or(version, |(end, _)| &version[..end]);
     format!(
-        "`async fn` tests need the `tokio` feature of netns-test; enable it in Cargo.toml: \
-         `netns-test = {{ version = \"{version}\", features = [\"tokio\"] }}`"
+        "{what} the `{feature}` feature of netns-test; enable it in Cargo.toml: \
+         `netns-test = {{ version = \"{version}\", features = [\"{feature}\"] }}`"
     )
 }

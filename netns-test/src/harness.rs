@@ -11,6 +11,7 @@ use netns_core::{Error, NetNs, get_netns_cookie};
 
 use crate::create::{create, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
+#[cfg(feature = "network")]
 use crate::network::{Network, NetworkBuilder};
 use crate::{capture, run_netns, settings, snapshot};
 
@@ -140,6 +141,7 @@ pub fn run<T: Termination>(
 
 /// [`run`], with a two-host [`Network::pair`] built (from inside the test's
 /// namespace) before the body and dropped after it.
+#[cfg(feature = "network")]
 #[track_caller]
 pub fn run_with_network<T: Termination>(
     options: Options,
@@ -154,6 +156,7 @@ pub fn run_with_network<T: Termination>(
 /// network (see [`network::uplink`](crate::network::uplink)): `eth0`,
 /// addresses and default routes through a silent gateway, built before the
 /// body and dropped after it.
+#[cfg(feature = "network")]
 #[track_caller]
 pub fn run_with_uplink<T: Termination>(
     options: Options,
@@ -171,6 +174,7 @@ pub fn run_with_uplink<T: Termination>(
 
 /// A test's own network, as `#[netns_test(network = path, node = "name")]`
 /// describes it.
+#[cfg(feature = "network")]
 #[derive(Debug, Clone, Copy)]
 pub struct Topology {
     /// The fn `network = ...` names.
@@ -186,6 +190,7 @@ pub struct Topology {
 /// [`run`], with the test's network built from `topology` before the body
 /// and dropped after it; with a `node`, the test's own namespace is that
 /// node, so the body runs inside it.
+#[cfg(feature = "network")]
 #[track_caller]
 pub fn run_with_topology<T: Termination>(
     options: Options,
@@ -295,7 +300,7 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         let given = setup(&ns)?;
         let recording = match capture {
             Some((keep, file)) => {
-                let places = places(&ns, given.network());
+                let places = given.places(&ns);
                 let taps: Vec<_> = places.into_iter().map(|(name, _, fd)| (name, fd)).collect();
                 Some(capture::start(keep, file, &taps)?)
             }
@@ -350,6 +355,8 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
 /// test's standard error only with `--success-output`.)
 ///
 /// ```
+/// # #[cfg(feature = "network")]
+/// # mod example {
 /// use netns_test::network::{Netem, Network, NetworkError};
 ///
 /// # fn f() -> Result<(), NetworkError> {
@@ -364,6 +371,7 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
 ///     Err(error) => return Err(error),
 /// }
 /// # Ok(()) }
+/// # }
 /// ```
 pub fn skip(why: impl std::fmt::Display) {
     let _ = writeln!(std::io::stderr(), "{}", skip_line(why));
@@ -389,7 +397,7 @@ fn watched<S: Built, T: Termination>(
     // still exist, or after the body if it failed otherwise.
     let watch = snapshot.then(|| {
         let expects_panic = options.should_panic.is_some();
-        snapshot::watch(scene(ns, given.network()), !expects_panic)
+        snapshot::watch(scene(ns, given), !expects_panic)
     });
     let ran = std::panic::catch_unwind(AssertUnwindSafe(|| body(ns, given).report()));
     if let Some(watch) = watch {
@@ -473,7 +481,7 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
         }
         Err(mpsc::RecvTimeoutError::Timeout) => {
             if snapshot {
-                snapshot::print(&scene(ns, given.network()));
+                snapshot::print(&scene(ns, &*given));
             }
             Err(format!(
                 "timed out after {limit:?}: the body had not returned. Its thread is left \
@@ -484,63 +492,71 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
     }
 }
 
-/// What the harness built for a body besides its namespace.
+/// What the harness built for a body besides its namespace: nothing, or
+/// its network.
 trait Built {
-    /// The test's network, whose nodes a snapshot shows.
-    fn network(&self) -> Option<&Network>;
+    /// Every namespace of the test, its own first: (its name in a
+    /// capture, its heading in a snapshot, the namespace).
+    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, BorrowedFd<'a>)>;
+
+    /// The veth pairs and their impairments as they are when called, for
+    /// a snapshot.
+    fn wiring(&self) -> Box<dyn Fn() -> Vec<String>>;
 }
 
 impl Built for () {
-    fn network(&self) -> Option<&Network> {
-        None
+    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, BorrowedFd<'a>)> {
+        vec![("test".into(), "the test's namespace".into(), ns.as_fd())]
+    }
+
+    fn wiring(&self) -> Box<dyn Fn() -> Vec<String>> {
+        Box::new(Vec::new)
     }
 }
 
+/// The test's own namespace is `test`, or its node's name if it is a
+/// node; a LAN's switch is named for the LAN.
+#[cfg(feature = "network")]
 impl Built for Network {
-    fn network(&self) -> Option<&Network> {
-        Some(self)
+    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, BorrowedFd<'a>)> {
+        let mut places = match self.nodes().find(|node| node.ns() == ns) {
+            Some(node) => vec![(
+                node.name().to_owned(),
+                format!("the test's namespace (node {})", node.name()),
+                ns.as_fd(),
+            )],
+            None => ().places(ns),
+        };
+        for node in self.nodes().filter(|node| node.ns() != ns) {
+            let heading = format!("node {}", node.name());
+            places.push((node.name().to_owned(), heading, node.ns().as_fd()));
+        }
+        for switch in self.switches() {
+            let heading = format!("LAN {} (its switch)", switch.name());
+            places.push((switch.name().to_owned(), heading, switch.ns().as_fd()));
+        }
+        places
+    }
+
+    fn wiring(&self) -> Box<dyn Fn() -> Vec<String>> {
+        let wiring = Network::wiring(self);
+        Box::new(move || wiring.lines())
     }
 }
 
 /// What a snapshot of this test shows: the test's namespace and every
 /// other node of its network. Their fds stay open while the body runs
-/// (`ns` and `network` outlive the watch).
-fn scene(ns: &NetNs, network: Option<&Network>) -> snapshot::Scene {
-    let namespaces = places(ns, network)
+/// (`ns` and `given` outlive the watch).
+fn scene<S: Built + ?Sized>(ns: &NetNs, given: &S) -> snapshot::Scene {
+    let namespaces = given
+        .places(ns)
         .into_iter()
         .map(|(_, heading, fd)| (heading, fd.as_raw_fd()))
         .collect();
-    let wiring = network.map(Network::wiring);
-    let wiring = Box::new(move || wiring.as_ref().map(|w| w.lines()).unwrap_or_default());
-    snapshot::Scene { namespaces, wiring }
-}
-
-/// Every namespace of the test, its own first: (its name in a capture,
-/// its heading in a snapshot, the namespace). The test's own is `test`,
-/// or its node's name if it is a node; a LAN's switch is named for the
-/// LAN.
-fn places<'a>(
-    ns: &'a NetNs,
-    network: Option<&'a Network>,
-) -> Vec<(String, String, BorrowedFd<'a>)> {
-    let nodes: Vec<_> = network.map(|net| net.nodes().collect()).unwrap_or_default();
-    let own = match nodes.iter().find(|node| node.ns() == ns) {
-        Some(node) => (
-            node.name().to_owned(),
-            format!("the test's namespace (node {})", node.name()),
-        ),
-        None => ("test".to_owned(), "the test's namespace".to_owned()),
-    };
-    let mut places = vec![(own.0, own.1, ns.as_fd())];
-    for node in nodes.iter().filter(|node| node.ns() != ns) {
-        let heading = format!("node {}", node.name());
-        places.push((node.name().to_owned(), heading, node.ns().as_fd()));
+    snapshot::Scene {
+        namespaces,
+        wiring: given.wiring(),
     }
-    for switch in network.into_iter().flat_map(Network::switches) {
-        let heading = format!("LAN {} (its switch)", switch.name());
-        places.push((switch.name().to_owned(), heading, switch.ns().as_fd()));
-    }
-    places
 }
 
 /// Fails the test for a reason of the harness's, not the body's.

@@ -41,13 +41,6 @@
 //! }
 //!
 //! #[netns_test]
-//! fn with_a_two_host_network(net: &netns_test::network::Network) {
-//!     // Nodes "client" (10.0.0.1, fd00::1) and "server" (10.0.0.2, fd00::2).
-//!     let server = net.node("server").unwrap();
-//!     server.run(|| std::net::TcpListener::bind("10.0.0.2:80").unwrap()).unwrap();
-//! }
-//!
-//! #[netns_test]
 //! #[should_panic(expected = "boom")]
 //! fn panics_as_usual() {
 //!     panic!("boom");
@@ -75,13 +68,15 @@
 //!
 //! # Test networks
 //!
-//! [`network`] builds networks of namespaces joined by veth links, with
-//! addresses, routes, routers, link faults and netem impairment, over
-//! netlink. A test that takes `net: &Network` gets the two-host
+//! [`network`] (with the `network` feature) builds networks of namespaces
+//! joined by veth links, with addresses, routes, routers, link faults and
+//! netem impairment, over netlink. A test that takes `net: &Network` gets the two-host
 //! [`Network::pair`](network::Network::pair); build any other with
 //! [`Network::builder`](network::Network::builder):
 //!
 //! ```
+//! # #[cfg(feature = "network")]
+//! # mod example {
 //! use netns_test::netns_test;
 //! use netns_test::network::Network;
 //! use std::io::{Read, Write};
@@ -96,6 +91,7 @@
 //!     assert_eq!(answer, "hi");
 //!     server.join().unwrap();
 //! }
+//! # }
 //! # fn main() {}
 //! ```
 //!
@@ -114,6 +110,8 @@
 //! | `crate = path` | where to find this crate, for crates that re-export it |
 //!
 //! ```
+//! # #[cfg(feature = "network")]
+//! # mod example {
 //! # use netns_test::netns_test;
 //! #[netns_test(uplink)]
 //! fn behaves_like_a_host_behind_a_firewall() {
@@ -122,6 +120,7 @@
 //!     let error = std::net::TcpStream::connect_timeout(&unroutable, timeout).unwrap_err();
 //!     assert_eq!(error.kind(), std::io::ErrorKind::TimedOut); // not ENETUNREACH
 //! }
+//! # }
 //! # fn main() {}
 //! ```
 //!
@@ -129,6 +128,8 @@
 //! run in any of its nodes:
 //!
 //! ```
+//! # #[cfg(feature = "network")]
+//! # mod example {
 //! use netns_test::netns_test;
 //! use netns_test::network::{Endpoint, Network, NetworkBuilder};
 //!
@@ -158,6 +159,7 @@
 //!     std::net::TcpStream::connect_timeout(&"10.0.2.1:80".parse().unwrap(), std::time::Duration::from_secs(5)).unwrap();
 //!     drop(listener);
 //! }
+//! # }
 //! # fn main() {}
 //! ```
 //!
@@ -362,11 +364,15 @@
 //! `cargo test` (in parallel, with `--test-threads=1`, or `--exact NAME`)
 //! and `cargo nextest run` (a process per test) both work, as root and not.
 #![doc(html_root_url = "https://docs.rs/netns-test/0.1.0")]
+// docs.rs marks the items of each feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod capture;
 mod create;
 mod harness;
 mod mode;
+#[cfg(feature = "network")]
+#[cfg_attr(docsrs, doc(cfg(feature = "network")))]
 pub mod network;
 mod run_netns;
 #[cfg(feature = "tokio")]
@@ -384,10 +390,11 @@ pub use snapshot::SNAPSHOT_ENV;
 /// What `#[netns_test]` expands to calls into this module. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{
-        Options, Topology, run, run_with_network, run_with_topology, run_with_uplink,
-    };
+    pub use crate::harness::{Options, run};
+    #[cfg(feature = "network")]
+    pub use crate::harness::{Topology, run_with_network, run_with_topology, run_with_uplink};
     pub use crate::mode::before_main;
+    #[cfg(feature = "network")]
     pub use crate::network::Network;
     #[cfg(feature = "tokio")]
     pub use crate::runtime::{Flavor, block_on};

@@ -206,6 +206,7 @@ fn read_only(kept: &[(String, &str)]) {
 
 /// Writes `value` to each of `paths` in the calling thread's namespace; a
 /// file that a kernel without IPv6 or bridge netfilter lacks is skipped.
+#[cfg(feature = "network")]
 pub(crate) fn write(paths: &[&str], value: &str) -> Result<(), (String, std::io::Error)> {
     for path in paths {
         match std::fs::write(path, value) {

@@ -7,6 +7,12 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/fail/*.rs");
     t.pass("tests/ui/pass/*.rs");
+    if cfg!(feature = "network") {
+        t.compile_fail("tests/ui/network/fail/*.rs");
+        t.pass("tests/ui/network/pass/*.rs");
+    } else {
+        t.compile_fail("tests/ui/no_network/*.rs");
+    }
     if cfg!(feature = "tokio") {
         t.compile_fail("tests/ui/tokio/fail/*.rs");
         t.pass("tests/ui/tokio/pass/*.rs");
@@ -57,11 +63,6 @@ mod expansions_type_check {
     #[netns_test(crate = "self::reexport")]
     fn crate_string() {}
 
-    #[netns_test]
-    fn network_param(net: &netns_test::network::Network) {
-        let _ = net.node("client").unwrap();
-    }
-
     #[netns_test(crate = crate::expansions_type_check::reexport)]
     fn crate_crate_path() {}
 
@@ -88,56 +89,8 @@ mod expansions_type_check {
         panic!("boom");
     }
 
-    #[netns_test(uplink)]
-    fn uplink() {}
-
-    #[netns_test(uplink)]
-    fn uplink_network(net: &netns_test::network::Network) {
-        let _ = net.node("gateway").unwrap();
-    }
-
-    #[netns_test(uplink, loopback = false)]
-    fn uplink_ns(ns: &NetNs) {
-        let _ = ns;
-    }
-
-    pub(crate) fn two_hosts() -> netns_test::network::NetworkBuilder {
-        netns_test::network::Network::builder()
-            .node("a")
-            .node("b")
-            .link(
-                netns_test::network::Endpoint::new("a", "eth0").address("10.9.0.1/24"),
-                netns_test::network::Endpoint::new("b", "eth0").address("10.9.0.2/24"),
-            )
-    }
-
-    mod topologies {
-        pub(crate) use super::two_hosts;
-    }
-
-    #[netns_test(network = two_hosts)]
-    fn network_option(net: &netns_test::network::Network) {
-        let _ = net.node("b").unwrap();
-    }
-
-    #[netns_test(network = topologies::two_hosts, node = "a")]
-    fn network_node(ns: &NetNs) {
-        assert_eq!(ns, &NetNs::current().unwrap());
-    }
-
-    #[netns_test(node = "b", network = self::two_hosts, loopback = false)]
-    fn network_node_unit() {}
-
     #[netns_test(timeout = "2m")]
     fn timeout_minutes() {}
-
-    #[netns_test(timeout = "500ms", uplink)]
-    fn timeout_with_uplink(net: &netns_test::network::Network) {
-        let _ = net.node("gateway").unwrap();
-    }
-
-    #[netns_test(timeout = "5s", network = two_hosts, node = "a")]
-    fn timeout_in_a_node() {}
 
     /// The constructor each test carries (an `#[unsafe(link_section)]`
     /// static) comes from this crate's macro, so crates that forbid unsafe
@@ -146,6 +99,64 @@ mod expansions_type_check {
     mod forbids_unsafe_code {
         #[netns_test::netns_test]
         fn in_a_crate_without_unsafe() {}
+    }
+
+    #[cfg(feature = "network")]
+    mod network {
+        use netns_test::{NetNs, netns_test};
+
+        #[netns_test]
+        fn network_param(net: &netns_test::network::Network) {
+            let _ = net.node("client").unwrap();
+        }
+
+        #[netns_test(uplink)]
+        fn uplink() {}
+
+        #[netns_test(uplink)]
+        fn uplink_network(net: &netns_test::network::Network) {
+            let _ = net.node("gateway").unwrap();
+        }
+
+        #[netns_test(uplink, loopback = false)]
+        fn uplink_ns(ns: &NetNs) {
+            let _ = ns;
+        }
+
+        pub(crate) fn two_hosts() -> netns_test::network::NetworkBuilder {
+            netns_test::network::Network::builder()
+                .node("a")
+                .node("b")
+                .link(
+                    netns_test::network::Endpoint::new("a", "eth0").address("10.9.0.1/24"),
+                    netns_test::network::Endpoint::new("b", "eth0").address("10.9.0.2/24"),
+                )
+        }
+
+        mod topologies {
+            pub(crate) use super::two_hosts;
+        }
+
+        #[netns_test(network = two_hosts)]
+        fn network_option(net: &netns_test::network::Network) {
+            let _ = net.node("b").unwrap();
+        }
+
+        #[netns_test(network = topologies::two_hosts, node = "a")]
+        fn network_node(ns: &NetNs) {
+            assert_eq!(ns, &NetNs::current().unwrap());
+        }
+
+        #[netns_test(node = "b", network = self::two_hosts, loopback = false)]
+        fn network_node_unit() {}
+
+        #[netns_test(timeout = "500ms", uplink)]
+        fn timeout_with_uplink(net: &netns_test::network::Network) {
+            let _ = net.node("gateway").unwrap();
+        }
+
+        #[netns_test(timeout = "5s", network = two_hosts, node = "a")]
+        fn timeout_in_a_node() {}
     }
 
     #[cfg(feature = "tokio")]
