@@ -318,7 +318,7 @@ fn bare_ns_get_ids(ns: &NetNs, n: usize) -> Duration {
 /// `unshare -rn` process per test.
 fn suite() {
     println!("\n200-test suite (each test binds and connects a TCP socket on 127.0.0.1)");
-    let Some((netns, plain)) = suite_binaries() else {
+    let Some((netns, plain, floor_suite)) = suite_binaries() else {
         println!("  suite binaries not found next to this one: run `cargo bench -p netns-tests`");
         return;
     };
@@ -337,7 +337,17 @@ fn suite() {
     let run_binary = |bin: &Path| {
         status_within(Command::new(bin).arg("-q").stdout(Stdio::null())).is_ok_and(|s| s.success())
     };
-    let with_netns = time(&|| run_binary(&netns));
+    // The two the target compares, interleaved round by round, so that
+    // the machine's drift touches both alike.
+    let (mut netns_times, mut floor_times) = (Vec::new(), Vec::new());
+    for _ in 0..9 {
+        for (binary, times) in [(&netns, &mut netns_times), (&floor_suite, &mut floor_times)] {
+            let started = Instant::now();
+            assert!(run_binary(binary), "a suite run failed");
+            times.push(started.elapsed());
+        }
+    }
+    let (with_netns, with_floor) = (median(netns_times), median(floor_times));
     let with_plain = time(&|| run_binary(&plain));
     let names = test_names(&plain);
     let per_process = time(&|| process_per_test(&plain, &names, parallel));
@@ -366,6 +376,19 @@ fn suite() {
         format!("bare floor: thread + unshare + lo up, {parallel} at once"),
         ms(floor),
         per_test(floor)
+    );
+    println!(
+        "  {:<44} {:>9.1} ms  ({:.3} ms/test)",
+        "floor suite: #[test]s that unshare + lo up",
+        ms(with_floor),
+        per_test(with_floor)
+    );
+    let over_floor = with_netns.as_secs_f64() / with_floor.as_secs_f64();
+    println!(
+        "  => #[netns_test] costs {over_floor:.2}x the floor suite (target <= 1.15x: {}), \
+         {:.2}x the bare floor",
+        verdict(over_floor <= 1.15),
+        with_netns.as_secs_f64() / floor.as_secs_f64()
     );
     let speedup = per_process.as_secs_f64() / with_netns.as_secs_f64();
     let overhead = per_test(with_netns) - per_test(with_plain);
@@ -1065,7 +1088,7 @@ fn settle() {
 
 // ------------------------------------------------------------- the suites
 
-fn suite_binaries() -> Option<(PathBuf, PathBuf)> {
+fn suite_binaries() -> Option<(PathBuf, PathBuf, PathBuf)> {
     let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
     let newest = |prefix: &str| {
         std::fs::read_dir(&dir)
@@ -1078,7 +1101,11 @@ fn suite_binaries() -> Option<(PathBuf, PathBuf)> {
             .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
             .map(|e| e.path())
     };
-    Some((newest("suite_netns-")?, newest("suite_plain-")?))
+    Some((
+        newest("suite_netns-")?,
+        newest("suite_plain-")?,
+        newest("suite_floor-")?,
+    ))
 }
 
 fn test_names(bin: &Path) -> Vec<String> {

@@ -371,3 +371,94 @@ fn a_lan_topology_with_the_body_on_a_member(net: &Network) {
         server.join().unwrap();
     }
 }
+
+/// Mount namespaces are reused by later tests when a test leaves its mounts
+/// alone (see `run_netns`); whatever a test leaves behind, the next one
+/// must not meet: files and folders in `/run/netns`, its mode, a mount.
+/// These tests each check that they start clean, then leave something.
+fn starts_clean_then_leaves(what: usize) {
+    use std::os::unix::fs::PermissionsExt;
+    let entries = std::fs::read_dir("/run/netns").unwrap().count();
+    assert_eq!(entries, 0, "/run/netns holds what an earlier test left");
+    let mode = std::fs::metadata("/run/netns")
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o755, "an earlier test's mode");
+    let mounts = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains("left-by-a-test"),
+        "an earlier test's mount:\n{mounts}"
+    );
+    match what % 4 {
+        0 => {
+            std::fs::write("/run/netns/file", "x").unwrap();
+            std::fs::create_dir_all("/run/netns/dir/sub").unwrap();
+            std::fs::write("/run/netns/dir/sub/file", "x").unwrap();
+        }
+        1 => {
+            let mode = std::fs::Permissions::from_mode(0o700);
+            std::fs::set_permissions("/run/netns", mode).unwrap();
+        }
+        2 => {
+            // Outside /run/netns, on a folder of the host's that tests do
+            // not use (mounted only in this test's mount namespace).
+            let Some(place) = ["/srv", "/mnt", "/media", "/opt"]
+                .into_iter()
+                .find(|place| std::path::Path::new(place).is_dir())
+            else {
+                netns_test::skip("no /srv, /mnt, /media or /opt to mount on");
+                return;
+            };
+            nix::mount::mount(
+                Some("left-by-a-test"),
+                place,
+                Some("tmpfs"),
+                nix::mount::MsFlags::empty(),
+                None::<&str>,
+            )
+            .unwrap();
+        }
+        _ => pin_and_find("left-behind"),
+    }
+}
+
+#[netns_test]
+fn leaves_files_0() {
+    starts_clean_then_leaves(0);
+}
+
+#[netns_test]
+fn leaves_a_mode_1() {
+    starts_clean_then_leaves(1);
+}
+
+#[netns_test]
+fn leaves_a_mount_2() {
+    starts_clean_then_leaves(2);
+}
+
+#[netns_test]
+fn leaves_a_pin_3() {
+    starts_clean_then_leaves(3);
+}
+
+#[netns_test]
+fn leaves_files_4() {
+    starts_clean_then_leaves(4);
+}
+
+#[netns_test]
+fn leaves_a_mode_5() {
+    starts_clean_then_leaves(5);
+}
+
+#[netns_test]
+fn leaves_a_mount_6() {
+    starts_clean_then_leaves(6);
+}
+
+#[netns_test]
+fn leaves_a_pin_7() {
+    starts_clean_then_leaves(7);
+}

@@ -429,6 +429,17 @@ fn perform(task: Task) -> (bool, Result<Answer>) {
     }
 }
 
+/// Unshares the calling thread into a new namespace and opens it; see
+/// `NetNs::enter_new`.
+pub(crate) fn unshare_here(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
+    unshare(CloneFlags::CLONE_NEWNET)
+        .map_err(|errno| Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, errno))?;
+    match create_here(loopback)? {
+        Answer::Created(fd, id, cookie) => Ok((fd, id, cookie)),
+        _ => Err(lost(Op::New)),
+    }
+}
+
 /// Opens the namespace this thread has just unshared into.
 fn create_here(loopback: bool) -> Result<Answer> {
     let fd = nsfile::open(Op::New, THREAD_SELF_NET.as_ref())?;

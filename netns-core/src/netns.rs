@@ -147,6 +147,28 @@ impl NetNs {
         factory::create(true).map(NetNs::created)
     }
 
+    /// Creates a new network namespace, moves the calling thread into it and
+    /// returns a handle to it (Go's `netns.New`), with `lo` up if
+    /// `loopback`.
+    ///
+    /// Unlike [`new`](NetNs::new), this moves the caller, for good: inside
+    /// an unprivileged user namespace a thread cannot go back to the host's
+    /// namespace. It is for threads of your own that do their work in the
+    /// namespace and end with it, e.g. a test's thread: one `unshare` on the
+    /// spot, no helper thread, the cheapest way to a namespace and a thread
+    /// in it. On an error after the
+    /// [`unshare(CLONE_NEWNET)`](https://man7.org/linux/man-pages/man2/unshare.2.html)
+    /// (opening the namespace, bringing `lo` up) the thread is already in
+    /// the new namespace.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](NetNs::new) and [`new_with_loopback`](NetNs::new_with_loopback),
+    /// but never [`Error::Thread`].
+    pub fn enter_new(loopback: bool) -> Result<NetNs> {
+        factory::unshare_here(loopback).map(NetNs::created)
+    }
+
     /// Opens the pinned network namespace at `path`.
     ///
     /// A pinned namespace is an nsfs file bind-mounted somewhere, usually by

@@ -15,6 +15,7 @@ const ENOSPC_PATIENCE: Duration = Duration::from_secs(10);
 
 /// `NetNs::new` (or `new_with_loopback`), retrying `ENOSPC` with a bounded
 /// exponential backoff, unless no namespace will ever come.
+#[cfg(feature = "network")]
 pub(crate) fn create(loopback: bool) -> Result<NetNs, Error> {
     let make = if loopback {
         NetNs::new_with_loopback
@@ -22,6 +23,12 @@ pub(crate) fn create(loopback: bool) -> Result<NetNs, Error> {
         NetNs::new
     };
     patiently(ENOSPC_PATIENCE, make)
+}
+
+/// [`NetNs::enter_new`] on the calling thread, retrying `ENOSPC` as
+/// [`create`] does.
+pub(crate) fn create_here(loopback: bool) -> Result<NetNs, Error> {
+    patiently(ENOSPC_PATIENCE, || NetNs::enter_new(loopback))
 }
 
 /// `make()` again while it meets `ENOSPC`, for up to `patience`, unless the

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use netns_core::{Error, NetNs, get_netns_cookie};
 
-use crate::create::{create, refused};
+use crate::create::{create_here, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
 #[cfg(feature = "network")]
 use crate::network::{Network, NetworkBuilder};
@@ -270,46 +270,45 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
             return setup_failed(options, format!("cannot read the host's cookie: {error}"));
         }
     };
-    let ns = match create(options.loopback) {
-        Ok(ns) => ns,
-        Err(error) if refused(&error) => {
-            return unavailable(options, policy, &startup.mode, &error);
+    // The body's thread creates the test's namespace on the spot and moves
+    // into it (`NetNs::enter_new`): `NetNs::new` + `NetNs::run`'s promise (a
+    // new namespace, a fresh thread in it that ends with the test, the
+    // caller never moves) at the cost of one `unshare`, with no helper
+    // thread to hand the namespace over.
+    let ran = on_fresh_thread(|| -> Result<ExitCode, Failure> {
+        let ns = create_here(options.loopback).map_err(Failure::Create)?;
+        // Read right after the `unshare`, from a socket this thread made:
+        // the cookie of the namespace the body will run in.
+        let inside = ns
+            .cookie()
+            .map_err(|error| Failure::Harness(format!("cannot read its cookie: {error}")))?;
+        if inside == host {
+            return Err(Failure::Harness(format!(
+                "the body is not isolated: its namespace cookie is the host's, {host}"
+            )));
         }
-        Err(error) => return setup_failed(options, format!("cannot create a namespace: {error}")),
-    };
-    let expected = match ns.cookie() {
-        Ok(cookie) => cookie,
-        Err(error) => return setup_failed(options, format!("cannot read its cookie: {error}")),
-    };
-    let ran = ns.run(|| {
         settings::reset().map_err(|(path, error)| {
-            format!("cannot reset {path} to the kernel's default: {error}")
+            Failure::Harness(format!(
+                "cannot reset {path} to the kernel's default: {error}"
+            ))
         })?;
-        let inside = match get_netns_cookie() {
-            Ok(cookie) => cookie,
-            Err(error) => return Err(format!("cannot read the body's cookie: {error}")),
-        };
-        if inside == host || inside != expected {
-            return Err(format!(
-                "the body is not isolated: its namespace cookie is {inside}, the host's is \
-                 {host}, and the test namespace's is {expected}"
-            ));
-        }
         // Set up first, while this thread's state is still the process's,
         // so that a network's nodes come from the long-lived helpers.
-        let given = setup(&ns)?;
+        let given = setup(&ns).map_err(Failure::Harness)?;
         let recording = match capture {
             Some((keep, file)) => {
                 let places = given.places(&ns);
                 let taps: Vec<_> = places.into_iter().map(|(name, _, fd)| (name, fd)).collect();
-                Some(capture::start(keep, file, &taps)?)
+                Some(capture::start(keep, file, &taps).map_err(Failure::Harness)?)
             }
             None => None,
         };
         let ran = match limit {
             None => {
-                run_netns::make_private();
-                Ok(watched(options, snapshot, &ns, &given, body))
+                let private = run_netns::make_private();
+                let ran = watched(options, snapshot, &ns, &given, body);
+                private.recycle();
+                Ok(ran)
             }
             Some(limit) => within(limit, options, snapshot, &ns, Arc::new(given), body),
         };
@@ -320,16 +319,23 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
                     .map_or(true, |ran| fails_the_test(options, ran)),
             );
         }
-        match ran? {
+        match ran.map_err(Failure::Harness)? {
             Ok(code) => Ok(code),
             Err(payload) => std::panic::resume_unwind(payload),
         }
     });
-    drop(ns);
     let code = match ran {
         Ok(Ok(code)) => code,
-        Ok(Err(why)) => return setup_failed(options, why),
-        Err(error) => return setup_failed(options, format!("cannot enter the namespace: {error}")),
+        Ok(Err(Failure::Create(error))) if refused(&error) => {
+            return unavailable(options, policy, &startup.mode, &error);
+        }
+        Ok(Err(Failure::Create(error))) => {
+            return setup_failed(options, format!("cannot create a namespace: {error}"));
+        }
+        Ok(Err(Failure::Harness(why))) => return setup_failed(options, why),
+        Err(error) => {
+            return setup_failed(options, format!("cannot start the test's thread: {error}"));
+        }
     };
     match get_netns_cookie() {
         Ok(after) if after == host => code,
@@ -342,6 +348,30 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
             format!("cannot read the cookie after the test: {error}"),
         ),
     }
+}
+
+/// Why the body's thread could not run the body.
+enum Failure {
+    /// Creating the test's namespace failed.
+    Create(Error),
+    /// Another step of the harness's failed, as its message says.
+    Harness(String),
+}
+
+/// Runs `f` on a thread of its own, named as the calling thread (libtest
+/// names a test's thread after the test), and waits for it; a panic in `f`
+/// resumes here with its payload.
+fn on_fresh_thread<T: Send>(f: impl FnOnce() -> T + Send) -> std::io::Result<T> {
+    let mut thread = std::thread::Builder::new();
+    if let Some(name) = std::thread::current().name() {
+        thread = thread.name(name.to_owned());
+    }
+    std::thread::scope(|scope| {
+        let thread = thread.spawn_scoped(scope, f)?;
+        Ok(thread
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload)))
+    })
 }
 
 /// Says, where it will be seen, that the calling test could not exercise
@@ -466,8 +496,9 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
     }
     thread
         .spawn(move || {
-            run_netns::make_private();
+            let private = run_netns::make_private();
             let ran = watched(options, snapshot, &own, &*shared, body);
+            private.recycle();
             // Let go of the network and namespace before answering, so that
             // the harness, not this thread, drops them last.
             drop((own, shared));
