@@ -707,3 +707,32 @@ fn a_busy_worker_gives_the_closure_back_and_serves_its_own_calls_at_once() {
     });
     assert_eq!(worker.try_run(|| 2).ok().unwrap().unwrap(), 2);
 }
+
+#[test]
+fn enter_new_moves_the_calling_thread_into_a_new_namespace() {
+    world();
+    let host = get_netns_cookie().unwrap();
+    let (ns, inside, connected) = std::thread::spawn(|| {
+        let ns = NetNs::enter_new(true).unwrap();
+        let inside = get_netns_cookie().unwrap();
+        // `lo` is up: 127.0.0.1 is reachable.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let connected = std::net::TcpStream::connect(listener.local_addr().unwrap()).is_ok();
+        (ns, inside, connected)
+    })
+    .join()
+    .unwrap();
+    assert_ne!(inside, host);
+    assert_eq!(ns.cookie().unwrap(), inside);
+    assert!(connected);
+    // This thread never moved.
+    assert_eq!(get_netns_cookie().unwrap(), host);
+    let without = std::thread::spawn(|| {
+        let ns = NetNs::enter_new(false).unwrap();
+        let refused = std::net::TcpStream::connect("127.0.0.1:9").unwrap_err();
+        (ns, refused.raw_os_error())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(without.1, Some(libc::ENETUNREACH));
+}
