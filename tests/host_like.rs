@@ -372,10 +372,12 @@ fn a_lan_topology_with_the_body_on_a_member(net: &Network) {
     }
 }
 
-/// Mount namespaces are reused by later tests when a test leaves its mounts
-/// alone (see `run_netns`); whatever a test leaves behind, the next one
-/// must not meet: files and folders in `/run/netns`, its mode, a mount.
+/// Whatever a test leaves behind in its mount namespace, the next one must
+/// not meet: files and folders in `/run/netns`, its mode, a mount, a pin.
 /// These tests each check that they start clean, then leave something.
+/// (They guard the harness against reusing mount namespaces carelessly: it
+/// was tried, and the check that no thread the body left running still used
+/// a namespace cost as much as the reuse saved.)
 fn starts_clean_then_leaves(what: usize) {
     use std::os::unix::fs::PermissionsExt;
     let entries = std::fs::read_dir("/run/netns").unwrap().count();
@@ -461,4 +463,44 @@ fn leaves_a_mount_6() {
 #[netns_test]
 fn leaves_a_pin_7() {
     starts_clean_then_leaves(7);
+}
+
+/// A thread the body leaves running still uses the test's mount
+/// namespace: it must not be handed to a later test while it does.
+#[test]
+fn a_namespace_a_leftover_thread_uses_is_not_reused() {
+    use netns_test::__private::{Options, run};
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::mpsc;
+    let options = Options {
+        loopback: true,
+        should_panic: None,
+        timeout: None,
+        capture: false,
+    };
+    let mount_ns = || std::fs::metadata("/proc/thread-self/ns/mnt").unwrap().ino();
+    let (release, leftover) = mpsc::channel::<()>();
+    let (first_tx, first) = mpsc::channel();
+    run(options, move |_| {
+        first_tx.send(mount_ns()).unwrap();
+        // Left running past the body, in its mount namespace.
+        std::thread::spawn(move || {
+            let _ = leftover.recv_timeout(std::time::Duration::from_secs(20));
+            let _ = std::fs::write("/run/netns/written-late", "x");
+        });
+    });
+    let first = first.recv().unwrap();
+    let (second_tx, second) = mpsc::channel();
+    run(options, move |_| {
+        second_tx
+            .send((mount_ns(), std::fs::read_dir("/run/netns").unwrap().count()))
+            .unwrap();
+    });
+    release.send(()).unwrap();
+    let (second, entries) = second.recv().unwrap();
+    assert_ne!(
+        first, second,
+        "the namespace was reused while a thread of the first test used it"
+    );
+    assert_eq!(entries, 0);
 }

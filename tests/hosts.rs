@@ -174,7 +174,7 @@ fn drop_capability(cap: u32) -> Result<(), String> {
     // of the v3 ABI, which live on our stack for the whole calls.
     unsafe {
         if libc::syscall(libc::SYS_capget, &raw mut header, data.as_mut_ptr()) != 0 {
-            return Err(format!("capget: {}", Errno::last()));
+            return Err(format!("capget: {}", std::io::Error::last_os_error()));
         }
         let word = &mut data[(cap / 32) as usize];
         let bit = !(1 << (cap % 32));
@@ -182,7 +182,7 @@ fn drop_capability(cap: u32) -> Result<(), String> {
         word.permitted &= bit;
         word.inheritable &= bit;
         if libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) != 0 {
-            return Err(format!("capset: {}", Errno::last()));
+            return Err(format!("capset: {}", std::io::Error::last_os_error()));
         }
     }
     Ok(())
@@ -545,7 +545,10 @@ fn refuse(refused: Refused, refusal: u32) -> Result<(), String> {
     // first, as an unprivileged seccomp filter requires.
     unsafe {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            return Err(format!("PR_SET_NO_NEW_PRIVS: {}", Errno::last()));
+            return Err(format!(
+                "PR_SET_NO_NEW_PRIVS: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         if libc::prctl(
             libc::PR_SET_SECCOMP,
@@ -553,7 +556,10 @@ fn refuse(refused: Refused, refusal: u32) -> Result<(), String> {
             &raw const program,
         ) != 0
         {
-            return Err(format!("PR_SET_SECCOMP: {}", Errno::last()));
+            return Err(format!(
+                "PR_SET_SECCOMP: {}",
+                std::io::Error::last_os_error()
+            ));
         }
     }
     Ok(())

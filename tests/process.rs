@@ -53,7 +53,9 @@ fn drop_all_capabilities() -> Result<(), String> {
     // SAFETY: capset reads one header and two data structs of the v3 ABI,
     // which live on our stack for the whole call.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &raw const header, data.as_ptr()) };
-    check(rc == 0, || format!("capset: {}", Errno::last()))
+    check(rc == 0, || {
+        format!("capset: {}", std::io::Error::last_os_error())
+    })
 }
 
 fn new_without_privilege() -> Result<(), String> {

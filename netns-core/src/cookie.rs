@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Op, Result, Syscall};
 use crate::socket;
 use nix::sys::socket::AddressFamily;
 
@@ -36,7 +36,7 @@ use nix::sys::socket::AddressFamily;
 /// ```
 pub fn get_netns_cookie() -> Result<u64> {
     // An AF_UNIX socket needs no protocol module and exists in every netns.
-    let socket = socket::datagram(Op::Cookie, AddressFamily::Unix, "socket(AF_UNIX)")?;
+    let socket = socket::datagram(Op::Cookie, AddressFamily::Unix, Syscall::SocketUnix)?;
     cookie_of(socket.as_fd())
 }
 
@@ -61,10 +61,10 @@ pub(crate) fn cookie_of(socket: BorrowedFd<'_>) -> Result<u64> {
             Error::Unsupported {
                 op: Op::Cookie,
                 what: "getsockopt(SO_NETNS_COOKIE)",
-                errno,
+                errno: crate::Errno::ENOPROTOOPT,
             }
         } else {
-            Error::sys(Op::Cookie, "getsockopt(SO_NETNS_COOKIE)", None, errno)
+            Error::sys(Op::Cookie, Syscall::GetCookie, None, errno)
         });
     }
     Ok(cookie)

@@ -3,9 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-
-use crate::userns::{PROBE_KILLED, PROBE_NET};
+use crate::errno::Errno;
 
 /// What this crate was asked to do when an [`Error`] happened.
 ///
@@ -74,6 +72,98 @@ impl fmt::Display for Op {
     }
 }
 
+/// The system call an [`Error::Syscall`] is about. Its `Display` is the
+/// call as messages name it, e.g. `setns(CLONE_NEWNET)`; the advice a
+/// message gives depends on it, the operation and the errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Syscall {
+    /// `unshare(CLONE_NEWNET)`: creating a network namespace.
+    UnshareNet,
+    /// `setns(CLONE_NEWNET)`: entering one.
+    SetnsNet,
+    /// `open` of a namespace file.
+    Open,
+    /// `open(O_CREAT|O_EXCL)` of the file a pin is mounted on.
+    CreatePinFile,
+    /// `open(O_PATH|O_NOFOLLOW)` of a pin to remove.
+    OpenPin,
+    /// `mount(MS_BIND)` of a pin.
+    BindMount,
+    /// `umount2(MNT_DETACH)` of a pin.
+    Unmount,
+    /// `unlink` of a pin's file.
+    Unlink,
+    /// `fstat` of a namespace file.
+    Fstat,
+    /// `fstatfs` of a namespace file.
+    Fstatfs,
+    /// `ioctl(NS_GET_NSTYPE)` on a namespace file.
+    NsGetNstype,
+    /// `fcntl(F_DUPFD_CLOEXEC)`: duplicating a handle's fd.
+    Dup,
+    /// `close` of a handle's fd.
+    Close,
+    /// `socket(AF_UNIX)`, for a cookie.
+    SocketUnix,
+    /// `socket(AF_INET)`, for `lo`'s flags.
+    SocketInet,
+    /// `getsockopt(SO_NETNS_COOKIE)`.
+    GetCookie,
+    /// `ioctl(SIOCGIFFLAGS, "lo")`.
+    GetLoopbackFlags,
+    /// `ioctl(SIOCSIFFLAGS, "lo")`.
+    SetLoopbackFlags,
+    /// `unshare(CLONE_NEWUSER)`: entering a user namespace.
+    UnshareUser,
+    /// `write` of the user namespace's id maps.
+    WriteIdMap,
+    /// `clone(CLONE_VM|CLONE_VFORK)`, starting the probe child that tries
+    /// every step of entering a user namespace first.
+    ProbeClone,
+    /// `unshare(CLONE_NEWNET)` inside the probe's new user namespace.
+    ProbeNet,
+    /// The probe child, killed (by a seccomp filter) before it could say
+    /// which step was refused.
+    ProbeKilled,
+    /// `capget`.
+    Capget,
+}
+
+impl fmt::Display for Syscall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Syscall::UnshareNet => "unshare(CLONE_NEWNET)",
+            Syscall::SetnsNet => "setns(CLONE_NEWNET)",
+            Syscall::Open => "open",
+            Syscall::CreatePinFile => "open(O_CREAT|O_EXCL)",
+            Syscall::OpenPin => "open(O_PATH|O_NOFOLLOW)",
+            Syscall::BindMount => "mount(MS_BIND)",
+            Syscall::Unmount => "umount2(MNT_DETACH)",
+            Syscall::Unlink => "unlink",
+            Syscall::Fstat => "fstat",
+            Syscall::Fstatfs => "fstatfs",
+            Syscall::NsGetNstype => "ioctl(NS_GET_NSTYPE)",
+            Syscall::Dup => "fcntl(F_DUPFD_CLOEXEC)",
+            Syscall::Close => "close",
+            Syscall::SocketUnix => "socket(AF_UNIX)",
+            Syscall::SocketInet => "socket(AF_INET)",
+            Syscall::GetCookie => "getsockopt(SO_NETNS_COOKIE)",
+            Syscall::GetLoopbackFlags => "ioctl(SIOCGIFFLAGS, \"lo\")",
+            Syscall::SetLoopbackFlags => "ioctl(SIOCSIFFLAGS, \"lo\")",
+            Syscall::UnshareUser => "unshare(CLONE_NEWUSER)",
+            Syscall::WriteIdMap => "write",
+            Syscall::ProbeClone => "clone(CLONE_VM|CLONE_VFORK) for the probe",
+            Syscall::ProbeNet => "unshare(CLONE_NEWNET) inside the new user namespace (a probe)",
+            Syscall::ProbeKilled => {
+                "the probe (a child trying unshare(CLONE_NEWUSER), the id maps and \
+                 unshare(CLONE_NEWNET)), which was killed before it finished"
+            }
+            Syscall::Capget => "capget",
+        })
+    }
+}
+
 /// The kind of a Linux namespace, as `ioctl(NS_GET_NSTYPE)` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -133,7 +223,9 @@ impl fmt::Display for NsKind {
 /// Everything that can go wrong in this crate.
 ///
 /// Every variant names the operation ([`Op`]), and where there is one, the
-/// path and the errno. Its `Display` says what failed and the likely fix:
+/// path and the errno. Each fact is said once: the message (`Display`)
+/// includes the cause, so [`source`](std::error::Error::source) returns
+/// nothing, and a reporter that walks the chain prints it once. Its `Display` says what failed and the likely fix:
 ///
 /// ```text
 /// NetNs::new: unshare(CLONE_NEWNET) failed: EPERM: Operation not permitted;
@@ -147,8 +239,8 @@ pub enum Error {
     Syscall {
         /// What this crate was asked to do.
         op: Op,
-        /// The call that failed, e.g. `"setns(CLONE_NEWNET)"`.
-        syscall: &'static str,
+        /// The call that failed.
+        syscall: Syscall,
         /// The file involved, if any.
         path: Option<PathBuf>,
         /// The error number the kernel returned.
@@ -214,6 +306,18 @@ pub enum Error {
         /// only check where it was, and it was elsewhere).
         errno: Option<Errno>,
     },
+    /// A call failed with an error that carries no error number (the
+    /// standard library's own, e.g. a path it cannot pass to the kernel).
+    Io {
+        /// What this crate was asked to do.
+        op: Op,
+        /// The call that failed.
+        syscall: Syscall,
+        /// The file involved, if any.
+        path: Option<PathBuf>,
+        /// What the standard library said.
+        source: std::io::Error,
+    },
     /// A helper thread could not be started (thread limit or memory).
     Thread {
         /// What this crate was asked to do.
@@ -227,7 +331,16 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub(crate) fn sys(op: Op, syscall: &'static str, path: Option<&Path>, errno: Errno) -> Error {
+    pub(crate) fn sys(
+        op: Op,
+        syscall: Syscall,
+        path: Option<&Path>,
+        errno: nix::errno::Errno,
+    ) -> Error {
+        Error::with_errno(op, syscall, path, Errno::from_nix(errno))
+    }
+
+    fn with_errno(op: Op, syscall: Syscall, path: Option<&Path>, errno: Errno) -> Error {
         Error::Syscall {
             op,
             syscall,
@@ -236,16 +349,23 @@ impl Error {
         }
     }
 
-    /// An [`Error::Syscall`] for a failed `std` call; an error without an
-    /// OS code (none of the calls this crate makes gives one) counts as `EIO`.
+    /// An [`Error::Syscall`] for a failed `std` call, or an [`Error::Io`]
+    /// where the error has no number.
     pub(crate) fn io(
         op: Op,
-        syscall: &'static str,
+        syscall: Syscall,
         path: Option<&Path>,
-        error: &std::io::Error,
+        error: std::io::Error,
     ) -> Error {
-        let errno = Errno::from_raw(error.raw_os_error().unwrap_or(libc::EIO));
-        Error::sys(op, syscall, path, errno)
+        match error.raw_os_error() {
+            Some(raw) => Error::with_errno(op, syscall, path, Errno::from_raw(raw)),
+            None => Error::Io {
+                op,
+                syscall,
+                path: path.map(Path::to_path_buf),
+                source: error,
+            },
+        }
     }
 
     /// The operation that failed, where the error names one.
@@ -255,12 +375,27 @@ impl Error {
             | Error::NotANamespace { op, .. }
             | Error::WrongNamespaceKind { op, .. }
             | Error::Unsupported { op, .. }
+            | Error::Io { op, .. }
             | Error::Thread { op, .. } => Some(*op),
             Error::ProcessHasThreads { .. } => Some(Op::EnterUserNamespace),
             Error::WorkerMoved { .. } => Some(Op::Worker),
             Error::InvalidName { .. } => Some(Op::Open),
             Error::InvalidPath { op, .. } => Some(*op),
         }
+    }
+
+    /// The system call that failed, if one did.
+    pub fn syscall(&self) -> Option<Syscall> {
+        match self {
+            Error::Syscall { syscall, .. } | Error::Io { syscall, .. } => Some(*syscall),
+            _ => None,
+        }
+    }
+
+    /// The error number behind this error, as `errno` holds it, if a
+    /// system call failed with one (as [`std::io::Error::raw_os_error`]).
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.errno().map(Errno::raw)
     }
 
     /// The error number behind this error, if a system call failed.
@@ -270,6 +405,7 @@ impl Error {
             Error::ProcessHasThreads { .. } => Some(Errno::EINVAL),
             Error::WorkerMoved { errno } => *errno,
             Error::Thread { source, .. } => source.raw_os_error().map(Errno::from_raw),
+            Error::Io { .. } => None,
             Error::NotANamespace { .. }
             | Error::WrongNamespaceKind { .. }
             | Error::InvalidName { .. }
@@ -281,6 +417,7 @@ impl Error {
     pub fn path(&self) -> Option<&Path> {
         match self {
             Error::Syscall { path, .. }
+            | Error::Io { path, .. }
             | Error::NotANamespace { path, .. }
             | Error::WrongNamespaceKind { path, .. } => path.as_deref(),
             Error::InvalidPath { path, .. } => Some(path),
@@ -292,6 +429,7 @@ impl Error {
     pub(crate) fn with_path(mut self, new: &Path) -> Error {
         match &mut self {
             Error::Syscall { path, .. }
+            | Error::Io { path, .. }
             | Error::NotANamespace { path, .. }
             | Error::WrongNamespaceKind { path, .. }
                 if path.is_none() =>
@@ -304,24 +442,25 @@ impl Error {
     }
 
     /// The likely cause and fix of a failed system call, if we know one.
-    fn advice(op: Op, syscall: &str, errno: Errno) -> Option<&'static str> {
-        use Errno::*;
-        Some(match (op, errno) {
+    fn advice(op: Op, syscall: Syscall, errno: Errno) -> Option<&'static str> {
+        use Syscall as S;
+        type E = Errno;
+        Some(match (op, syscall, errno) {
             // The probe's steps (see `enter_user_namespace`): the process was
             // left as it was.
-            (Op::EnterUserNamespace, EACCES | EPERM) if syscall == "write" => {
+            (Op::EnterUserNamespace, S::WriteIdMap, E::EACCES | E::EPERM) => {
                 "the process cannot write its own id maps, so entering a user namespace \
                  cannot complete: it is set-uid or set-gid, or otherwise not dumpable \
                  (prctl PR_SET_DUMPABLE 0); the process was left as it was; run it as \
                  root or as a plain (not set-uid) binary"
             }
-            (Op::EnterUserNamespace, EPERM) if syscall == PROBE_KILLED => {
+            (Op::EnterUserNamespace, S::ProbeKilled, _) => {
                 "the kernel killed it rather than answer a call, which a seccomp profile that \
                  kills refused system calls does (systemd's SystemCallFilter=, some \
                  container profiles); the process was left as it was; allow unshare with \
                  CLONE_NEWUSER and CLONE_NEWNET, or run as root"
             }
-            (Op::EnterUserNamespace, EPERM) if syscall == PROBE_NET => {
+            (Op::EnterUserNamespace, S::ProbeNet, E::EPERM) => {
                 "user namespaces are allowed, but inside one every capability is denied, so \
                  no network namespace can be made there; the process was left as it was; \
                  likely Ubuntu's AppArmor profile `unprivileged_userns` \
@@ -331,65 +470,63 @@ impl Error {
                  profile granting `userns` to this binary, or \
                  `--security-opt seccomp=unconfined` for a container"
             }
-            (Op::EnterUserNamespace, ENOSPC) if syscall == PROBE_NET => {
+            (Op::EnterUserNamespace, S::ProbeNet, E::ENOSPC) => {
                 "no network namespace can be made inside a new user namespace: \
                  `user.max_net_namespaces` is 0 (or exhausted) in this or an enclosing user \
                  namespace; the process was left as it was; raise it \
                  (sysctl -w user.max_net_namespaces=15000) where it is 0, or run as root"
             }
-            (Op::EnterUserNamespace, EPERM) => USERNS_DENIED,
-            (Op::EnterUserNamespace, EINVAL) => {
+            (Op::EnterUserNamespace, _, E::EPERM) => USERNS_DENIED,
+            (Op::EnterUserNamespace, _, E::EINVAL) => {
                 "this kernel does not support user namespaces (CONFIG_USER_NS is off); \
                  run as root instead"
             }
-            (Op::EnterUserNamespace, ENOSPC | EUSERS) => {
+            (Op::EnterUserNamespace, _, E::ENOSPC | E::EUSERS) => {
                 "the user-namespace limit is reached: `user.max_user_namespaces` is 0 or \
                  exhausted in this or an enclosing user namespace; raise it \
                  (sysctl -w user.max_user_namespaces=15000) or run as root"
             }
-            (_, ENOSPC) if syscall.starts_with("unshare") => {
+            (_, S::UnshareNet, E::ENOSPC) => {
                 "the network-namespace limit `user.max_net_namespaces` is reached; the kernel \
                  frees namespaces asynchronously (tens of ms after their last user is gone), so \
                  retry shortly, close unused handles, or raise the limit"
             }
-            (_, EPERM) if syscall.starts_with("unshare") => {
+            (_, S::UnshareNet, E::EPERM) => {
                 "creating a network namespace needs CAP_SYS_ADMIN: run as root, or call \
                  netns_core::enter_user_namespace() while the process is single-threaded"
             }
-            (_, EPERM) if syscall.starts_with("setns") => {
+            (_, S::SetnsNet, E::EPERM) => {
                 "entering a network namespace needs CAP_SYS_ADMIN in the user namespace that \
                  owns it; a process inside an unprivileged user namespace can enter only \
                  namespaces created inside it, never the host's"
             }
-            (_, EPERM | EACCES)
-                if syscall.starts_with("mount") || syscall.starts_with("umount") =>
-            {
+            (_, S::SetnsNet, E::EINVAL) => {
+                "the file descriptor does not refer to a network namespace"
+            }
+            (_, S::BindMount | S::Unmount, E::EPERM | E::EACCES) => {
                 "pinning needs CAP_SYS_ADMIN in the user namespace that owns the mount \
                  namespace: run as root, or pin into a mount namespace of your own \
                  (unshare(CLONE_NEWNS) after entering a user namespace)"
             }
-            (_, ENOENT) if syscall.starts_with("open") => {
+            (Op::Unpin, S::Unmount, E::EINVAL) => {
+                "nothing is mounted at this path: it is not a pinned namespace"
+            }
+            (_, S::Open | S::CreatePinFile | S::OpenPin, E::ENOENT) => {
                 "no such file: check the path, or that the process or thread still exists"
             }
-            (Op::Pin, EACCES | EPERM | EROFS) if syscall.starts_with("open") => {
+            (Op::Pin, S::CreatePinFile, E::EACCES | E::EPERM | E::EROFS) => {
                 "cannot create the pin file: its directory is not writable here; pin under a \
                  directory you may write (/run/netns needs root), or in a mount namespace of \
                  your own"
             }
-            (Op::Unpin, EINVAL) if syscall.starts_with("umount") => {
-                "nothing is mounted at this path: it is not a pinned namespace"
+            (_, S::CreatePinFile, E::EEXIST) => {
+                "the file already exists: unpin it first, or choose another path"
             }
-            (_, EACCES) if syscall.starts_with("open") => {
+            (_, S::Open | S::OpenPin, E::EACCES) => {
                 "permission denied: opening another process's namespace needs the same \
                  uid or CAP_SYS_PTRACE"
             }
-            (_, EEXIST) if syscall.starts_with("open") => {
-                "the file already exists: unpin it first, or choose another path"
-            }
-            (_, EINVAL) if syscall.starts_with("setns") => {
-                "the file descriptor does not refer to a network namespace"
-            }
-            (_, EMFILE | ENFILE) => {
+            (_, _, E::EMFILE | E::ENFILE) => {
                 "too many open files: close unused handles or raise `ulimit -n`"
             }
             _ => return None,
@@ -424,7 +561,7 @@ impl fmt::Display for Error {
             } => {
                 write_path(f, *op, path)?;
                 write!(f, "{syscall} failed: {errno}")?;
-                if let Some(advice) = Error::advice(*op, syscall, *errno) {
+                if let Some(advice) = Error::advice(*op, *syscall, *errno) {
                     write!(f, "; {advice}")?;
                 }
                 Ok(())
@@ -495,6 +632,15 @@ impl fmt::Display for Error {
             Error::InvalidPath { op, path, reason } => {
                 write!(f, "{op}({path:?}): invalid path: {reason}")
             }
+            Error::Io {
+                op,
+                syscall,
+                path,
+                source,
+            } => {
+                write_path(f, *op, path)?;
+                write!(f, "{syscall} failed: {source}")
+            }
             Error::Thread { op, source } => {
                 write!(f, "{op}: could not start a helper thread: {source}")
             }
@@ -502,21 +648,16 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Syscall { errno, .. } | Error::Unsupported { errno, .. } => Some(errno),
-            Error::Thread { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// Every message includes its cause (see [`Error`]), so there is no
+/// further source to walk to.
+impl std::error::Error for Error {}
 
 impl From<Error> for std::io::Error {
     fn from(error: Error) -> std::io::Error {
-        let kind = match error.errno() {
-            Some(errno) => std::io::Error::from_raw_os_error(errno as i32).kind(),
-            None => std::io::ErrorKind::InvalidInput,
+        let kind = match (&error, error.errno()) {
+            (Error::Io { source, .. }, _) => source.kind(),
+            (_, Some(errno)) => std::io::Error::from(errno).kind(),
+            (_, None) => std::io::ErrorKind::InvalidInput,
         };
         std::io::Error::new(kind, error)
     }
@@ -526,10 +667,13 @@ impl From<Error> for std::io::Error {
 mod tests {
     use super::*;
 
+    fn error(op: Op, syscall: Syscall, path: Option<&str>, errno: Errno) -> Error {
+        Error::with_errno(op, syscall, path.map(Path::new), errno)
+    }
+
     #[test]
     fn syscall_error_names_op_path_syscall_errno_and_fix() {
-        let error = Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, Errno::EPERM);
-        let text = error.to_string();
+        let text = error(Op::New, Syscall::UnshareNet, None, Errno::EPERM).to_string();
         assert!(
             text.starts_with("NetNs::new: unshare(CLONE_NEWNET) failed: EPERM"),
             "{text}"
@@ -537,7 +681,7 @@ mod tests {
         assert!(text.contains("CAP_SYS_ADMIN"), "{text}");
         assert!(text.contains("enter_user_namespace"), "{text}");
 
-        let error = Error::sys(Op::Open, "open", Some(Path::new("/nope")), Errno::ENOENT);
+        let error = error(Op::Open, Syscall::Open, Some("/nope"), Errno::ENOENT);
         let text = error.to_string();
         assert!(
             text.starts_with("NetNs::open_pinned(/nope): open failed: ENOENT"),
@@ -545,13 +689,40 @@ mod tests {
         );
         assert_eq!(error.path(), Some(Path::new("/nope")));
         assert_eq!(error.errno(), Some(Errno::ENOENT));
+        assert_eq!(error.raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(error.syscall(), Some(Syscall::Open));
+    }
+
+    #[test]
+    fn each_fact_is_said_once() {
+        use std::error::Error as _;
+        let error = error(Op::New, Syscall::UnshareNet, None, Errno::EPERM);
+        assert!(
+            error.source().is_none(),
+            "the errno is in the message already"
+        );
+        assert_eq!(error.to_string().matches("EPERM").count(), 1, "{error}");
+    }
+
+    #[test]
+    fn an_io_error_without_a_number_is_kept_as_it_was() {
+        let cause = std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in the path");
+        let error = Error::io(Op::Open, Syscall::Open, Some(Path::new("/x")), cause);
+        assert!(matches!(error, Error::Io { .. }), "{error:?}");
+        assert_eq!(error.errno(), None);
+        assert!(error.to_string().contains("a NUL in the path"), "{error}");
+        let io: std::io::Error = error.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::InvalidInput);
+        let numbered = std::io::Error::from_raw_os_error(libc::EACCES);
+        let error = Error::io(Op::Open, Syscall::Open, None, numbered);
+        assert_eq!(error.errno(), Some(Errno::EACCES));
     }
 
     #[test]
     fn user_namespace_refusal_lists_causes_and_fixes() {
-        let text = Error::sys(
+        let text = error(
             Op::EnterUserNamespace,
-            "unshare(CLONE_NEWUSER)",
+            Syscall::UnshareUser,
             None,
             Errno::EPERM,
         )
@@ -570,30 +741,20 @@ mod tests {
     #[test]
     fn pinning_advice_is_about_pinning() {
         for errno in [Errno::EACCES, Errno::EPERM, Errno::EROFS] {
-            let text = Error::sys(
-                Op::Pin,
-                "open(O_CREAT|O_EXCL)",
-                Some(Path::new("/run/netns/x")),
-                errno,
-            )
-            .to_string();
+            let text =
+                error(Op::Pin, Syscall::CreatePinFile, Some("/run/netns/x"), errno).to_string();
             assert!(text.contains("cannot create the pin file"), "{text}");
             assert!(!text.contains("CAP_SYS_PTRACE"), "{text}");
         }
-        let text = Error::sys(
-            Op::Unpin,
-            "umount2(MNT_DETACH)",
-            Some(Path::new("/proc/self/ns/net")),
-            Errno::EINVAL,
-        )
-        .to_string();
+        let path = Some("/proc/self/ns/net");
+        let text = error(Op::Unpin, Syscall::Unmount, path, Errno::EINVAL).to_string();
         assert!(text.contains("not a pinned namespace"), "{text}");
     }
 
     #[test]
     fn converts_to_io_error_with_matching_kind() {
         let error: std::io::Error =
-            Error::sys(Op::Open, "open", Some(Path::new("/x")), Errno::ENOENT).into();
+            error(Op::Open, Syscall::Open, Some("/x"), Errno::ENOENT).into();
         assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
     }
 }

@@ -53,7 +53,7 @@ use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns, unshare};
 
 use crate::cookie::{self, get_netns_cookie};
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Op, Result, Syscall};
 use crate::loopback;
 use crate::nsfile::{self, NsId, THREAD_SELF_NET};
 use crate::thread_state;
@@ -230,7 +230,7 @@ pub(crate) fn loopback(fd: BorrowedFd<'_>) -> Result<()> {
 
 fn duplicate(op: Op, fd: BorrowedFd<'_>) -> Result<OwnedFd> {
     fd.try_clone_to_owned()
-        .map_err(|e| Error::io(op, "fcntl(F_DUPFD_CLOEXEC)", None, &e))
+        .map_err(|e| Error::io(op, Syscall::Dup, None, e))
 }
 
 /// Runs `task` on a factory (or, see the module docs, a fresh thread) and
@@ -264,7 +264,7 @@ fn call(task: Task) -> Result<Answer> {
     };
     if answer
         .as_ref()
-        .is_err_and(|error| error.errno() == Some(Errno::ENOSPC))
+        .is_err_and(|error| error.errno() == Some(crate::Errno::ENOSPC))
     {
         NO_PARKING.store(true, Ordering::Relaxed);
     }
@@ -412,7 +412,7 @@ fn perform(task: Task) -> (bool, Result<Answer>) {
             Ok(()) => (true, create_here(loopback)),
             Err(errno) => (
                 false,
-                Err(Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, errno)),
+                Err(Error::sys(Op::New, Syscall::UnshareNet, None, errno)),
             ),
         },
         Task::Cookie(fd) => match enter(Op::Cookie, &fd) {
@@ -433,7 +433,7 @@ fn perform(task: Task) -> (bool, Result<Answer>) {
 /// `NetNs::enter_new`.
 pub(crate) fn unshare_here(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
     unshare(CloneFlags::CLONE_NEWNET)
-        .map_err(|errno| Error::sys(Op::New, "unshare(CLONE_NEWNET)", None, errno))?;
+        .map_err(|errno| Error::sys(Op::New, Syscall::UnshareNet, None, errno))?;
     match create_here(loopback)? {
         Answer::Created(fd, id, cookie) => Ok((fd, id, cookie)),
         _ => Err(lost(Op::New)),
@@ -460,5 +460,5 @@ fn create_here(loopback: bool) -> Result<Answer> {
 
 fn enter(op: Op, fd: &OwnedFd) -> Result<()> {
     setns(fd, CloneFlags::CLONE_NEWNET)
-        .map_err(|errno| Error::sys(op, "setns(CLONE_NEWNET)", None, errno))
+        .map_err(|errno| Error::sys(op, Syscall::SetnsNet, None, errno))
 }

@@ -54,6 +54,7 @@
 //! namespace, and a typed [`Error`] whose message names the fix.
 
 mod cookie;
+mod errno;
 mod error;
 mod factory;
 mod loopback;
@@ -65,12 +66,11 @@ mod userns;
 mod worker;
 
 pub use cookie::get_netns_cookie;
-pub use error::{Error, NsKind, Op, Result};
+pub use error::{Error, NsKind, Op, Result, Syscall};
 pub use loopback::bring_up_loopback;
 pub use netns::{NetNs, unpin};
 pub use nsfile::NsId;
 pub use userns::{enter_user_namespace, has_cap_sys_admin};
 pub use worker::Worker;
 
-/// Re-exported so that callers can match on [`Error::errno`] without a direct `nix` dependency.
-pub use nix::errno::Errno;
+pub use errno::Errno;

@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::errno::Errno;
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Op, Result, Syscall};
 use crate::socket;
 use nix::sys::socket::AddressFamily;
 
@@ -34,7 +34,7 @@ pub(crate) fn bring_up(op: Op) -> Result<()> {
 
 /// An `AF_INET` socket in the calling thread's namespace, for [`up_with`].
 pub(crate) fn inet_socket(op: Op) -> Result<OwnedFd> {
-    socket::datagram(op, AddressFamily::Inet, "socket(AF_INET)")
+    socket::datagram(op, AddressFamily::Inet, Syscall::SocketInet)
 }
 
 /// Brings up `lo` of the namespace that `socket` (an `AF_INET` socket) is in.
@@ -49,7 +49,7 @@ pub(crate) fn up_with(op: Op, socket: BorrowedFd<'_>) -> Result<()> {
     if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &raw mut req) } < 0 {
         return Err(Error::sys(
             op,
-            "ioctl(SIOCGIFFLAGS, \"lo\")",
+            Syscall::GetLoopbackFlags,
             None,
             Errno::last(),
         ));
@@ -64,7 +64,7 @@ pub(crate) fn up_with(op: Op, socket: BorrowedFd<'_>) -> Result<()> {
     if unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &raw const req) } < 0 {
         return Err(Error::sys(
             op,
-            "ioctl(SIOCSIFFLAGS, \"lo\")",
+            Syscall::SetLoopbackFlags,
             None,
             Errno::last(),
         ));

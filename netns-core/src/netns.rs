@@ -12,7 +12,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns};
 
 use crate::cookie::get_netns_cookie;
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Op, Result, Syscall};
 use crate::factory;
 use crate::nsfile::{self, NsId, THREAD_SELF_NET};
 
@@ -251,7 +251,7 @@ impl NetNs {
         let id = nsfile::validate_net(Op::FromFd, fd)?;
         let owned = fd
             .try_clone_to_owned()
-            .map_err(|e| Error::io(Op::FromFd, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
+            .map_err(|e| Error::io(Op::FromFd, Syscall::Dup, None, e))?;
         Ok(NetNs::from_parts(owned, id, None))
     }
 
@@ -264,7 +264,7 @@ impl NetNs {
         let fd = self
             .fd
             .try_clone()
-            .map_err(|e| Error::io(Op::TryClone, "fcntl(F_DUPFD_CLOEXEC)", None, &e))?;
+            .map_err(|e| Error::io(Op::TryClone, Syscall::Dup, None, e))?;
         Ok(NetNs {
             fd,
             id: self.id,
@@ -285,7 +285,7 @@ impl NetNs {
     /// either way.
     pub fn close(self) -> Result<()> {
         let raw = OwnedFd::from(self).into_raw_fd();
-        nix::unistd::close(raw).map_err(|errno| Error::sys(Op::Close, "close", None, errno))
+        nix::unistd::close(raw).map_err(|errno| Error::sys(Op::Close, Syscall::Close, None, errno))
     }
 
     /// Runs `f` inside this namespace and returns its value; the calling
@@ -352,7 +352,7 @@ impl NetNs {
             Err(Errno::EPERM) if self.is_current_thread_ns() => Ok(()),
             Err(errno) => Err(Error::sys(
                 op,
-                "setns(CLONE_NEWNET)",
+                Syscall::SetnsNet,
                 self.path.as_deref(),
                 errno,
             )),
@@ -451,7 +451,7 @@ impl NetNs {
             .create_new(true)
             .mode(0o444)
             .open(path)
-            .map_err(|e| Error::io(Op::Pin, "open(O_CREAT|O_EXCL)", Some(path), &e))?;
+            .map_err(|e| Error::io(Op::Pin, Syscall::CreatePinFile, Some(path), e))?;
         let source = format!("/proc/thread-self/fd/{}", self.fd());
         let mounted = mount(
             Some(source.as_str()),
@@ -462,7 +462,7 @@ impl NetNs {
         );
         mounted.map_err(|errno| {
             let _ = std::fs::remove_file(path);
-            Error::sys(Op::Pin, "mount(MS_BIND)", Some(path), errno)
+            Error::sys(Op::Pin, Syscall::BindMount, Some(path), errno)
         })
     }
 
@@ -504,9 +504,9 @@ pub fn unpin(path: impl AsRef<Path>) -> Result<()> {
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
         .open(path)
-        .map_err(|e| Error::io(Op::Unpin, "open(O_PATH|O_NOFOLLOW)", Some(path), &e))?;
+        .map_err(|e| Error::io(Op::Unpin, Syscall::OpenPin, Some(path), e))?;
     let fs = nix::sys::statfs::fstatfs(&at_path)
-        .map_err(|errno| Error::sys(Op::Unpin, "fstatfs", Some(path), errno))?;
+        .map_err(|errno| Error::sys(Op::Unpin, Syscall::Fstatfs, Some(path), errno))?;
     if fs.filesystem_type() != nix::sys::statfs::NSFS_MAGIC {
         return Err(Error::NotANamespace {
             op: Op::Unpin,
@@ -514,8 +514,8 @@ pub fn unpin(path: impl AsRef<Path>) -> Result<()> {
         });
     }
     umount2(path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW)
-        .map_err(|errno| Error::sys(Op::Unpin, "umount2(MNT_DETACH)", Some(path), errno))?;
-    std::fs::remove_file(path).map_err(|e| Error::io(Op::Unpin, "unlink", Some(path), &e))
+        .map_err(|errno| Error::sys(Op::Unpin, Syscall::Unmount, Some(path), errno))?;
+    std::fs::remove_file(path).map_err(|e| Error::io(Op::Unpin, Syscall::Unlink, Some(path), e))
 }
 
 impl fmt::Debug for NetNs {

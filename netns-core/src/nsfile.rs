@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use nix::sys::stat::fstat;
 use nix::sys::statfs::{NSFS_MAGIC, fstatfs};
 
-use crate::error::{Error, NsKind, Op, Result};
+use crate::error::{Error, NsKind, Op, Result, Syscall};
 
 /// The identity of a namespace: the device and inode of its nsfs file.
 ///
@@ -62,13 +62,13 @@ pub(crate) fn open(op: Op, path: &Path) -> Result<OwnedFd> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map(OwnedFd::from)
-        .map_err(|e| Error::io(op, "open", Some(path), &e))
+        .map_err(|e| Error::io(op, Syscall::Open, Some(path), e))
 }
 
 /// Checks that `fd` is an nsfs file of a network namespace and returns its id.
 pub(crate) fn validate_net(op: Op, fd: impl AsFd) -> Result<NsId> {
     let fd = fd.as_fd();
-    let fs = fstatfs(fd).map_err(|errno| Error::sys(op, "fstatfs", None, errno))?;
+    let fs = fstatfs(fd).map_err(|errno| Error::sys(op, Syscall::Fstatfs, None, errno))?;
     if fs.filesystem_type() != NSFS_MAGIC {
         return Err(Error::NotANamespace { op, path: None });
     }
@@ -76,7 +76,7 @@ pub(crate) fn validate_net(op: Op, fd: impl AsFd) -> Result<NsId> {
     // valid for the duration of the call because we borrow it.
     let kind = unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_NSTYPE) };
     if kind < 0 {
-        return Err(Error::sys(op, "ioctl(NS_GET_NSTYPE)", None, Errno::last()));
+        return Err(Error::sys(op, Syscall::NsGetNstype, None, Errno::last()));
     }
     if kind != libc::CLONE_NEWNET {
         return Err(Error::WrongNamespaceKind {
@@ -90,7 +90,7 @@ pub(crate) fn validate_net(op: Op, fd: impl AsFd) -> Result<NsId> {
 
 /// The (st_dev, st_ino) of an fd already known to be a namespace.
 pub(crate) fn id_of(op: Op, fd: impl AsFd) -> Result<NsId> {
-    let st = fstat(fd.as_fd()).map_err(|errno| Error::sys(op, "fstat", None, errno))?;
+    let st = fstat(fd.as_fd()).map_err(|errno| Error::sys(op, Syscall::Fstat, None, errno))?;
     Ok(NsId {
         dev: st.st_dev,
         ino: st.st_ino,

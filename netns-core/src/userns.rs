@@ -7,7 +7,7 @@ use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
 use nix::unistd::{getegid, geteuid};
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Op, Result, Syscall};
 
 /// `CAP_SYS_ADMIN` from `<linux/capability.h>`; the same number on every architecture.
 const CAP_SYS_ADMIN: u32 = 21;
@@ -73,7 +73,7 @@ pub fn enter_user_namespace() -> Result<()> {
             Errno::EINVAL => Error::ProcessHasThreads {
                 threads: thread_count(),
             },
-            errno => Error::sys(Op::EnterUserNamespace, UNSHARE_USER, None, errno),
+            errno => Error::sys(Op::EnterUserNamespace, Syscall::UnshareUser, None, errno),
         })
     })?;
     for (path, contents) in maps.files() {
@@ -81,13 +81,6 @@ pub fn enter_user_namespace() -> Result<()> {
     }
     Ok(())
 }
-
-const UNSHARE_USER: &str = "unshare(CLONE_NEWUSER)";
-/// The probe's last step, as its errors name it.
-pub(crate) const PROBE_NET: &str = "unshare(CLONE_NEWNET) inside the new user namespace (a probe)";
-/// A probe that never finished, as its error names it.
-pub(crate) const PROBE_KILLED: &str = "the probe (a child trying unshare(CLONE_NEWUSER), the id maps and unshare(CLONE_NEWNET)), \
-     which was killed before it finished";
 
 /// Runs `step` again while it fails with `ENOSPC` for up to a second,
 /// unless the limit it met reads 0 here (then no retry can help).
@@ -103,7 +96,7 @@ fn patiently(mut step: impl FnMut() -> Result<()>) -> Result<()> {
     loop {
         match step() {
             Err(error)
-                if error.errno() == Some(Errno::ENOSPC)
+                if error.errno() == Some(crate::Errno::ENOSPC)
                     && !limit_reads_zero(&error)
                     && started.elapsed() < PATIENCE =>
             {
@@ -119,7 +112,10 @@ fn patiently(mut step: impl FnMut() -> Result<()>) -> Result<()> {
 /// user namespace.
 fn limit_reads_zero(error: &Error) -> bool {
     let limit = match error {
-        Error::Syscall { syscall, .. } if *syscall == PROBE_NET => "max_net_namespaces",
+        Error::Syscall {
+            syscall: Syscall::ProbeNet,
+            ..
+        } => "max_net_namespaces",
         _ => "max_user_namespaces",
     };
     std::fs::read_to_string(format!("/proc/sys/user/{limit}")).is_ok_and(|v| v.trim() == "0")
@@ -161,7 +157,13 @@ struct Probe<'a> {
 
 impl Probe<'_> {
     /// What the child does, in order: each names the call as errors show it.
-    const STEPS: [&'static str; 5] = [UNSHARE_USER, "write", "write", "write", PROBE_NET];
+    const STEPS: [Syscall; 5] = [
+        Syscall::UnshareUser,
+        Syscall::WriteIdMap,
+        Syscall::WriteIdMap,
+        Syscall::WriteIdMap,
+        Syscall::ProbeNet,
+    ];
 }
 
 /// Tries every step of entering a user namespace in a child that shares
@@ -219,7 +221,7 @@ fn probe(maps: &IdMaps) -> Result<()> {
     if pid < 0 {
         return Err(Error::sys(
             Op::EnterUserNamespace,
-            "clone(CLONE_VM|CLONE_VFORK) for the probe",
+            Syscall::ProbeClone,
             None,
             clone_errno,
         ));
@@ -230,7 +232,7 @@ fn probe(maps: &IdMaps) -> Result<()> {
         // to a refused call is death rather than EPERM.
         None => Err(Error::sys(
             Op::EnterUserNamespace,
-            PROBE_KILLED,
+            Syscall::ProbeKilled,
             None,
             Errno::EPERM,
         )),
@@ -307,8 +309,14 @@ fn write_all_at_once(path: &CStr, contents: &[u8]) -> bool {
 fn write_proc(path: &CStr, contents: &str) -> Result<()> {
     let path = path.to_str().unwrap_or("/proc/self");
     // One write(2): the kernel accepts an id map only in a single write.
-    std::fs::write(path, contents)
-        .map_err(|e| Error::io(Op::EnterUserNamespace, "write", Some(Path::new(path)), &e))
+    std::fs::write(path, contents).map_err(|e| {
+        Error::io(
+            Op::EnterUserNamespace,
+            Syscall::WriteIdMap,
+            Some(Path::new(path)),
+            e,
+        )
+    })
 }
 
 /// How many threads the process runs, if `/proc` can tell.
@@ -334,7 +342,7 @@ fn thread_count() -> Option<usize> {
 /// that refuses it).
 pub fn has_cap_sys_admin() -> Result<bool> {
     let caps = Capabilities::of_thread(0)
-        .map_err(|errno| Error::sys(Op::Capabilities, "capget", None, errno))?;
+        .map_err(|errno| Error::sys(Op::Capabilities, Syscall::Capget, None, errno))?;
     Ok(caps.effective_has(CAP_SYS_ADMIN))
 }
 

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns};
 
-use crate::error::{Error, Op, Result};
+use crate::error::{Error, Op, Result, Syscall};
 use crate::netns::NetNs;
 use crate::nsfile::NsId;
 
@@ -95,7 +95,7 @@ struct Shared {
     call: Mutex<Option<(Call, Thread)>>,
     /// Set once a closure moved the thread out of the namespace and it
     /// could not go back: the `setns` error, if that was what failed.
-    moved: Mutex<Option<Option<Errno>>>,
+    moved: Mutex<Option<Option<crate::Errno>>>,
 }
 
 impl std::fmt::Debug for Call {
@@ -182,12 +182,7 @@ fn enter(ns: &NetNs) -> Result<Return> {
         // The thread is there already but may not enter (the host's
         // namespace, seen from a user namespace): it can only check.
         Err(Errno::EPERM) if ns.is_current_thread_ns() => Ok(Return::Check),
-        Err(errno) => Err(Error::sys(
-            Op::Worker,
-            "setns(CLONE_NEWNET)",
-            ns.path(),
-            errno,
-        )),
+        Err(errno) => Err(Error::sys(Op::Worker, Syscall::SetnsNet, ns.path(), errno)),
     }
 }
 
@@ -214,7 +209,7 @@ fn serve(shared: &Shared, ns: &NetNs, how: Return) {
         };
         let stop = back.is_err();
         if let Err(errno) = back {
-            *lock(&shared.moved) = Some(errno);
+            *lock(&shared.moved) = Some(errno.map(crate::Errno::from_nix));
         }
         shared.state.store(DONE, Ordering::Release);
         caller.unpark();
@@ -263,13 +258,16 @@ impl Worker {
         if self.is_current_thread() {
             return Ok(self.run_here(f));
         }
-        match self.calls.try_lock() {
-            Ok(turn) => Ok(self.serve_call(turn, f)),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
-                Ok(self.serve_call(poisoned.into_inner(), f))
-            }
-            Err(std::sync::TryLockError::WouldBlock) => Err(f),
+        let turn = match self.calls.try_lock() {
+            Ok(turn) => turn,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(f),
+        };
+        // A worker that can serve nothing more gives the closure back too.
+        if lock(&self.shared.moved).is_some() {
+            return Err(f);
         }
+        Ok(self.serve_call(turn, f))
     }
 
     /// Whether the calling thread is the worker's own (a closure calling
@@ -280,8 +278,15 @@ impl Worker {
             .is_some_and(|thread| thread.thread().id() == std::thread::current().id())
     }
 
-    /// `f`, on the worker's thread from inside one of its calls.
+    /// `f`, on the worker's thread from inside one of its calls, if the
+    /// thread is still in the worker's namespace (the outer closure may
+    /// have moved it).
     fn run_here<F: FnOnce() -> T, T>(&self, f: F) -> Result<T> {
+        let here = nix::sys::stat::stat(crate::nsfile::THREAD_SELF_NET)
+            .is_ok_and(|st| st.st_dev == self.id.dev() && st.st_ino == self.id.ino());
+        if !here {
+            return Err(Error::WorkerMoved { errno: None });
+        }
         Ok(f())
     }
 
@@ -330,6 +335,13 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        if self.is_current_thread() {
+            // Dropped by one of its own closures (or a thread-local of its
+            // thread): it cannot wait for itself. It ends when that call
+            // returns.
+            self.shared.state.store(STOP, Ordering::Release);
+            return;
+        }
         let _turn = lock(&self.calls);
         self.shared.state.store(STOP, Ordering::Release);
         if let Some(thread) = self.thread.take() {

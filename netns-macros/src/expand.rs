@@ -2,6 +2,7 @@
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{
     Attribute, Error, Expr, ExprLit, Item, ItemFn, Lit, LitStr, Meta, MetaNameValue, ReturnType,
@@ -70,9 +71,21 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     let fn_token = sig.fn_token;
 
     // The user's fn is kept whole under another name, so `?`, `return`, the
-    // parameter and the return type behave exactly as written.
-    let body_fn = Ident::new("__netns_test_body", name.span());
+    // parameter and the return type behave exactly as written. It sits
+    // beside the test rather than inside it: outside a test build
+    // (doctests, trybuild, `cargo check` without `--test`) the `#[test]` fn
+    // is removed before type checking, and the body must still be checked.
+    let body_fn = Ident::new(&format!("__netns_test_body_{}", name.unraw()), name.span());
     sig.ident = body_fn.clone();
+    // What decides whether and how the body compiles: `#[cfg]`, and lint
+    // levels.
+    let body_attrs = attrs.iter().filter(|attr| {
+        [
+            "cfg", "cfg_attr", "allow", "warn", "deny", "forbid", "expect",
+        ]
+        .iter()
+        .any(|kind| attr.path().is_ident(kind))
+    });
 
     // The runtime is named through one `use`, so that a bad `crate = ...`
     // path is reported once, on that path, while the `run` path carries the
@@ -164,12 +177,16 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     // test binary has `#[test]` fns, so no other program is moved. More than
     // one in a binary is harmless; the first one decides.
     quote! {
+        #(#body_attrs)*
+        #[allow(dead_code, non_snake_case, unused_attributes)]
+        #[doc(hidden)]
+        #sig #block
+
         #(#attrs)*
         #[::core::prelude::v1::test]
         #vis #fn_token #name() #outer_output {
             #krate::before_main!();
             use #krate::__private as #private;
-            #sig #block
             #tail
         }
     }

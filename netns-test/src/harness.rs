@@ -305,10 +305,8 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         };
         let ran = match limit {
             None => {
-                let private = run_netns::make_private();
-                let ran = watched(options, snapshot, &ns, &given, body);
-                private.recycle();
-                Ok(ran)
+                run_netns::make_private();
+                Ok(watched(options, snapshot, &ns, &given, body))
             }
             Some(limit) => within(limit, options, snapshot, &ns, Arc::new(given), body),
         };
@@ -496,9 +494,8 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
     }
     thread
         .spawn(move || {
-            let private = run_netns::make_private();
+            run_netns::make_private();
             let ran = watched(options, snapshot, &own, &*shared, body);
-            private.recycle();
             // Let go of the network and namespace before answering, so that
             // the harness, not this thread, drops them last.
             drop((own, shared));

@@ -58,12 +58,19 @@
 //! the namespace, so every worker thread is in it, and so is every blocking
 //! thread it starts later:
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # mod example {
+//! # use netns_test::netns_test;
 //! #[netns_test(flavor = "multi_thread", worker_threads = 4)]
 //! async fn serves_many_clients() {
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:80").await.unwrap();
+//!     let listener = std::net::TcpListener::bind("127.0.0.1:80").unwrap();
+//!     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
 //!     // ...
+//! #   drop(listener);
 //! }
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! # Test networks
@@ -366,6 +373,12 @@
 #![doc(html_root_url = "https://docs.rs/netns-test/0.1.0")]
 // docs.rs marks the items of each feature.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's Rust examples, run as this crate's doctests, so that they
+/// cannot drift from what compiles.
+#[cfg(all(doctest, feature = "network"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
 
 mod capture;
 mod create;

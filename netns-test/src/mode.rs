@@ -152,7 +152,7 @@ pub(crate) fn net_namespace_limit_is_zero() -> bool {
 fn not_initialized() -> Error {
     Error::Syscall {
         op: netns_core::Op::New,
-        syscall: "unshare(CLONE_NEWNET)",
+        syscall: netns_core::Syscall::UnshareNet,
         path: None,
         errno: netns_core::Errno::EPERM,
     }

@@ -23,13 +23,6 @@
 //! (`unshare`), at half the cost of rebuilding `/run` per test. Plain tests
 //! and the rest of the process keep the host's view.
 //!
-//! A test that leaves its mounts alone hands its mount namespace on: its
-//! `/run/netns` is emptied (the tmpfs stays) and the next test enters it
-//! with one `setns` instead of copying a namespace, mounting a tmpfs and
-//! tearing both down (see `Private::recycle`). A test that mounted or
-//! unmounted anything (a pin is a mount), or changed `/run/netns`'s mode or
-//! owner, takes its namespace with it as before.
-//!
 //! Where mounting is refused (an AppArmor or seccomp profile that denies
 //! `mount`, no `/run` at all), the test runs all the same, with the
 //! process's `/run/netns`, and a line on stderr says so once.
@@ -37,10 +30,9 @@
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
@@ -52,153 +44,17 @@ const RUN_NETNS: &str = "/run/netns";
 /// Moves the calling thread into a mount namespace of its own where
 /// `/run/netns` is an empty, writable tmpfs; see the module docs. Where that
 /// cannot be done, says so once and leaves the thread as it is.
-///
-///
-/// [`Private::recycle`] hands the namespace to a later test once the body
-/// is done with it, if the body left its mounts alone.
-pub(crate) fn make_private() -> Private {
-    if let Some(reused) = pooled() {
-        match enter(reused.ns.as_fd(), "a mount namespace an earlier test left") {
-            Ok(()) => {
-                return Private {
-                    ready: Some(reused),
-                };
-            }
-            // The thread is where it was, or in that namespace with its
-            // working directory lost: either way, a fresh one follows.
-            Err(_) => drop(reused),
+pub(crate) fn make_private() {
+    if let Err(why) = try_make_private() {
+        static SAID: AtomicBool = AtomicBool::new(false);
+        if !SAID.swap(true, Ordering::Relaxed) {
+            // Past libtest's capture: it concerns every test of the run.
+            let _ = writeln!(
+                std::io::stderr(),
+                "netns_test: note: tests here share the process's /run/netns: {why}"
+            );
         }
     }
-    match try_make_private() {
-        Ok(()) => Private {
-            // Opened once /run/netns is mounted: its poll reports any mount
-            // or unmount in the namespace after that.
-            ready: std::fs::File::open("/proc/thread-self/ns/mnt")
-                .and_then(|ns| Ok((ns, std::fs::File::open("/proc/thread-self/mounts")?)))
-                .ok()
-                .map(|(ns, watch)| Ready {
-                    ns: ns.into(),
-                    watch,
-                }),
-        },
-        Err(why) => {
-            static SAID: AtomicBool = AtomicBool::new(false);
-            if !SAID.swap(true, Ordering::Relaxed) {
-                // Past libtest's capture: it concerns every test of the run.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "netns_test: note: tests here share the process's /run/netns: {why}"
-                );
-            }
-            Private { ready: None }
-        }
-    }
-}
-
-/// A test's private `/run/netns`, made by [`make_private`].
-#[derive(Debug)]
-pub(crate) struct Private {
-    /// The namespace, if it is one of the test's own.
-    ready: Option<Ready>,
-}
-
-/// A mount namespace whose `/run/netns` is an empty tmpfs, as tests get it.
-#[derive(Debug)]
-struct Ready {
-    ns: OwnedFd,
-    /// Its `/proc/thread-self/mounts`: a poll says whether anything was
-    /// mounted or unmounted in it since the last poll (or the open).
-    watch: std::fs::File,
-}
-
-/// Mount namespaces that tests have finished with, as good as new: copying
-/// a namespace, mounting a tmpfs and tearing both down cost more than a
-/// third of a test's time (BENCHMARKS.md), entering one a `setns`.
-static POOL: Mutex<Vec<Ready>> = Mutex::new(Vec::new());
-
-/// At most this many namespaces wait in [`POOL`].
-const POOL_SIZE: usize = 64;
-
-impl Private {
-    /// Called on the body's thread when the body is done. If nothing was
-    /// mounted or unmounted in this mount namespace meanwhile (a pinned
-    /// namespace is a mount, and so is anything the host mounts, which
-    /// flows in) and `/run/netns` can be emptied of the files the body
-    /// left, the namespace waits in the pool for a later test. Otherwise it
-    /// goes with the test, as before.
-    pub(crate) fn recycle(self) {
-        let Some(ready) = self.ready else {
-            return;
-        };
-        let mut poll = [nix::poll::PollFd::new(
-            ready.watch.as_fd(),
-            nix::poll::PollFlags::POLLPRI,
-        )];
-        let unchanged = matches!(
-            nix::poll::poll(&mut poll, nix::poll::PollTimeout::ZERO),
-            Ok(0)
-        );
-        if !unchanged || !emptied() {
-            return;
-        }
-        // A lock held across a fork stays held in the child: never wait.
-        if let Ok(mut pool) = POOL.try_lock() {
-            if pool.len() < POOL_SIZE {
-                pool.push(ready);
-            }
-        }
-    }
-}
-
-/// Empties `/run/netns` of what the body left there (files, folders: no
-/// mounts, or the namespace would not be kept); whether it is as new.
-fn emptied() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::metadata(RUN_NETNS) else {
-        return false;
-    };
-    // Mode and owner as `tmpfs` made them.
-    if meta.mode() & 0o7777 != 0o755 || meta.uid() != nix::unistd::geteuid().as_raw() {
-        return false;
-    }
-    // tmpfs sizes a folder at 20 bytes an entry, `.` and `..` included:
-    // 40 is an empty one, the usual case, known without reading it.
-    if meta.size() == 40 {
-        return true;
-    }
-    let Ok(entries) = std::fs::read_dir(RUN_NETNS) else {
-        return false;
-    };
-    for entry in entries {
-        let Ok(entry) = entry else {
-            return false;
-        };
-        let path = entry.path();
-        let removed = match entry.file_type() {
-            Ok(kind) if kind.is_dir() => std::fs::remove_dir_all(&path),
-            Ok(_) => std::fs::remove_file(&path),
-            Err(e) => Err(e),
-        };
-        if removed.is_err() {
-            return false;
-        }
-    }
-    true
-}
-
-/// A mount namespace from [`POOL`], if one waits there.
-fn pooled() -> Option<Ready> {
-    POOL.try_lock().ok()?.pop()
-}
-
-/// Moves the calling thread into mount namespace `ns`, keeping its working
-/// directory (`setns` needs a `CLONE_FS` of the thread's own, and sends the
-/// working directory to `/`).
-fn enter(ns: BorrowedFd<'_>, what: &str) -> Result<(), String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
-    unshare(CloneFlags::CLONE_FS).map_err(|e| format!("unshare(CLONE_FS): {e}"))?;
-    setns(ns, CloneFlags::CLONE_NEWNS).map_err(|e| format!("setns into {what}: {e}"))?;
-    std::env::set_current_dir(&cwd).map_err(|e| format!("chdir back to {}: {e}", cwd.display()))
 }
 
 fn try_make_private() -> Result<(), String> {
@@ -206,7 +62,13 @@ fn try_make_private() -> Result<(), String> {
         own_copy()?;
         enslave()?;
     } else {
-        enter(template()?, "the template mount namespace")?;
+        let template = template()?;
+        let cwd = std::env::current_dir().map_err(|e| format!("getcwd: {e}"))?;
+        unshare(CloneFlags::CLONE_FS).map_err(|e| format!("unshare(CLONE_FS): {e}"))?;
+        setns(template, CloneFlags::CLONE_NEWNS)
+            .map_err(|e| format!("setns into the template mount namespace: {e}"))?;
+        std::env::set_current_dir(&cwd)
+            .map_err(|e| format!("chdir back to {}: {e}", cwd.display()))?;
         // The template's mounts are slaves already, and so are copies.
         own_copy()?;
     }

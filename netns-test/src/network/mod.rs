@@ -992,17 +992,10 @@ impl fmt::Display for NetworkError {
     }
 }
 
-impl std::error::Error for NetworkError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            NetworkError::Namespace(error) => Some(error),
-            NetworkError::Netlink { source, .. }
-            | NetworkError::Sysctl { source, .. }
-            | NetworkError::Thread(source) => Some(source),
-            _ => None,
-        }
-    }
-}
+/// Every message includes its cause (a namespace error, the netlink or
+/// sysctl error), so there is no further source to walk to: a reporter that
+/// walks the chain says each fact once.
+impl std::error::Error for NetworkError {}
 
 impl From<netns_core::Error> for NetworkError {
     fn from(error: netns_core::Error) -> NetworkError {
