@@ -152,15 +152,14 @@ struct Seen {
 pub(crate) fn start(
     keep: Keep,
     file: PathBuf,
-    places: &[(String, BorrowedFd<'_>)],
+    places: &[(String, &NetNs)],
 ) -> Result<Recording, String> {
     let mut taps = Vec::with_capacity(places.len());
-    for (index, (node, fd)) in places.iter().enumerate() {
+    for (index, (node, ns)) in places.iter().enumerate() {
         let failed = |e: &dyn std::fmt::Display| format!("cannot capture in {node}: {e}");
         let opened = if index == 0 {
             open_tap()
         } else {
-            let ns = NetNs::from_fd(*fd).map_err(|e| failed(&e))?;
             ns.run(open_tap).map_err(|e| failed(&e))?
         };
         let (socket, interfaces) =

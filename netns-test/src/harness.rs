@@ -1,7 +1,6 @@
 //! What a `#[netns_test]` does at run time.
 
 use std::io::Write as _;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::panic::AssertUnwindSafe;
 use std::process::{ExitCode, Termination};
 use std::sync::{Arc, mpsc};
@@ -525,7 +524,7 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
 trait Built {
     /// Every namespace of the test, its own first: (its name in a
     /// capture, its heading in a snapshot, the namespace).
-    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, BorrowedFd<'a>)>;
+    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, &'a NetNs)>;
 
     /// The veth pairs and their impairments as they are when called, for
     /// a snapshot.
@@ -533,8 +532,8 @@ trait Built {
 }
 
 impl Built for () {
-    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, BorrowedFd<'a>)> {
-        vec![("test".into(), "the test's namespace".into(), ns.as_fd())]
+    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, &'a NetNs)> {
+        vec![("test".into(), "the test's namespace".into(), ns)]
     }
 
     fn wiring(&self) -> Box<dyn Fn() -> Vec<String>> {
@@ -546,22 +545,22 @@ impl Built for () {
 /// node; a LAN's switch is named for the LAN.
 #[cfg(feature = "network")]
 impl Built for Network {
-    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, BorrowedFd<'a>)> {
+    fn places<'a>(&'a self, ns: &'a NetNs) -> Vec<(String, String, &'a NetNs)> {
         let mut places = match self.nodes().find(|node| node.ns() == ns) {
             Some(node) => vec![(
                 node.name().to_owned(),
                 format!("the test's namespace (node {})", node.name()),
-                ns.as_fd(),
+                ns,
             )],
             None => ().places(ns),
         };
         for node in self.nodes().filter(|node| node.ns() != ns) {
             let heading = format!("node {}", node.name());
-            places.push((node.name().to_owned(), heading, node.ns().as_fd()));
+            places.push((node.name().to_owned(), heading, node.ns()));
         }
         for switch in self.switches() {
             let heading = format!("LAN {} (its switch)", switch.name());
-            places.push((switch.name().to_owned(), heading, switch.ns().as_fd()));
+            places.push((switch.name().to_owned(), heading, switch.ns()));
         }
         places
     }
@@ -573,13 +572,17 @@ impl Built for Network {
 }
 
 /// What a snapshot of this test shows: the test's namespace and every
-/// other node of its network. Their fds stay open while the body runs
-/// (`ns` and `given` outlive the watch).
+/// other node of its network, each through a handle of the scene's own.
 fn scene<S: Built + ?Sized>(ns: &NetNs, given: &S) -> snapshot::Scene {
     let namespaces = given
         .places(ns)
         .into_iter()
-        .map(|(_, heading, fd)| (heading, fd.as_raw_fd()))
+        .map(|(_, heading, ns)| {
+            let handle = ns
+                .try_clone()
+                .map_err(|e| format!("cannot keep a handle to it: {e}"));
+            (heading, handle)
+        })
         .collect();
     snapshot::Scene {
         namespaces,

@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::os::fd::{BorrowedFd, RawFd};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Once, mpsc};
 use std::time::Duration;
@@ -45,13 +44,11 @@ const MAX_NAMESPACES: usize = 16;
 /// may catch its own panics, e.g. a property test shrinking).
 const MAX_RENDERS: u8 = 3;
 
-/// What a failing test's snapshot shows: (heading, namespace fd), the
-/// test's own namespace first, then the other nodes of its network.
-///
-/// The fds are the harness's: it keeps every one of them open for as long
-/// as the scene is watched (until [`Watch::finish`]).
+/// What a failing test's snapshot shows: (heading, namespace), the test's
+/// own namespace first, then the other nodes of its network; a namespace
+/// it could not keep a handle to says why.
 pub(crate) struct Scene {
-    pub(crate) namespaces: Vec<(String, RawFd)>,
+    pub(crate) namespaces: Vec<(String, Result<NetNs, String>)>,
     /// The test network's veth pairs and their impairments, a line each,
     /// as they are when the snapshot is taken.
     pub(crate) wiring: Box<dyn Fn() -> Vec<String>>,
@@ -64,11 +61,13 @@ impl Scene {
         let mut text = format!(
             "netns_test: the network when the test failed ({SNAPSHOT_ENV}=off turns this off):\n"
         );
-        for (name, fd) in self.namespaces.iter().take(MAX_NAMESPACES) {
-            // SAFETY: the harness keeps the fd open while the scene is
-            // watched (see `Scene`), and renders happen only then.
-            let fd = unsafe { BorrowedFd::borrow_raw(*fd) };
-            text.push_str(&read_inside(fd, name));
+        for (name, ns) in self.namespaces.iter().take(MAX_NAMESPACES) {
+            match ns {
+                Ok(ns) => text.push_str(&read_inside(ns, name)),
+                Err(why) => {
+                    let _ = writeln!(text, "--- {name} ---\n{why}");
+                }
+            }
         }
         if self.namespaces.len() > MAX_NAMESPACES {
             let more = self.namespaces.len() - MAX_NAMESPACES;
@@ -87,8 +86,10 @@ impl Scene {
 /// own (the calling thread may have moved, and may be deep in a panic),
 /// waiting at most [`READ_PATIENCE`]; any failure is a line of the
 /// snapshot, never a panic.
-fn read_inside(fd: BorrowedFd<'_>, name: &str) -> String {
-    let read = NetNs::from_fd(fd)
+fn read_inside(ns: &NetNs, name: &str) -> String {
+    // The reading thread may outlive the wait: it takes a handle of its own.
+    let read = ns
+        .try_clone()
         .map_err(|error| format!("cannot open it: {error}"))
         .and_then(|ns| {
             let (done, answer) = mpsc::channel();
