@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use netns_core::NetNs;
 
-use super::{Network, NetworkError, build};
+use super::{Network, NetworkError};
 
 #[cfg(doc)]
 use super::Node;
@@ -183,14 +183,14 @@ impl NetworkBuilder {
     /// bridges), [`Sysctl`](NetworkError::Sysctl). Whatever was made before an error
     /// is released.
     pub fn build(self) -> Result<Network, NetworkError> {
-        build(self.plan()?, None)
+        super::build::build(self.plan()?, None)
     }
 
     /// [`build`](NetworkBuilder::build), with node `name` being `ns`, a
     /// namespace that exists already (the test's own, for `uplink` and
     /// `node = ...`).
     pub(crate) fn build_around(self, name: &str, ns: NetNs) -> Result<Network, NetworkError> {
-        build(self.plan()?, Some((name, ns)))
+        super::build::build(self.plan()?, Some((name, ns)))
     }
 
     fn plan(self) -> Result<Plan, NetworkError> {
