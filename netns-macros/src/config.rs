@@ -154,11 +154,15 @@ impl Config {
     /// builds, so it needs the network as its parameter.
     pub(crate) fn check_param(&self, param: Param) -> syn::Result<()> {
         match (&self.network, &self.node) {
-            (Some((_, meta)), None) if param != Param::Network => Err(Error::new_spanned(
-                meta,
-                "the body would have no way to reach this network: take it as a parameter \
+            // A parameter of another spelling is checked by the compiler
+            // (see `expand`).
+            (Some((_, meta)), None) if param != Param::Network && param != Param::Typed => {
+                Err(Error::new_spanned(
+                    meta,
+                    "the body would have no way to reach this network: take it as a parameter \
                  (`net: &Network`) or run the body in one of its nodes (`node = \"name\"`)",
-            )),
+                ))
+            }
             _ => Ok(()),
         }
     }

@@ -58,6 +58,7 @@ fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
 }
 
 fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>) -> TokenStream {
+    let param_type = signature::param_type(&func).cloned();
     let ItemFn {
         attrs,
         vis,
@@ -79,13 +80,16 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     sig.ident = body_fn.clone();
     // What decides whether and how the body compiles: `#[cfg]`, and lint
     // levels.
-    let body_attrs = attrs.iter().filter(|attr| {
-        [
-            "cfg", "cfg_attr", "allow", "warn", "deny", "forbid", "expect",
-        ]
+    let body_attrs = attrs
         .iter()
-        .any(|kind| attr.path().is_ident(kind))
-    });
+        .filter(|attr| {
+            [
+                "cfg", "cfg_attr", "allow", "warn", "deny", "forbid", "expect",
+            ]
+            .iter()
+            .any(|kind| attr.path().is_ident(kind))
+        })
+        .collect::<Vec<_>>();
 
     // The runtime is named through one `use`, so that a bad `crate = ...`
     // path is reported once, on that path, while the `run` path carries the
@@ -120,19 +124,47 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
         (quote!(run_with_topology), Some(topology))
     } else if param == Param::Network {
         (quote!(run_with_network), None)
+    } else if param == Param::Typed {
+        (quote!(run_param), None)
     } else {
         (quote!(run), None)
     };
     let builds_network = config.uplink || topology.is_some() || param == Param::Network;
-    let params = if builds_network {
-        quote!(#ns: &#private::NetNs, #net: &#private::Network)
-    } else {
-        quote!(#ns: &#private::NetNs)
+    // A parameter of another spelling: the type decides, through the
+    // `Param` trait (what to build, and what to hand the body).
+    let typed = Ident::new("__netns_test_param", Span::call_site());
+    let params = match (builds_network, &param_type) {
+        (true, _) => quote!(#ns: &#private::NetNs, #net: &#private::Network),
+        (false, Some(ty)) if param == Param::Typed => quote!(#ns: &#private::NetNs, #typed: &#ty),
+        (false, _) => quote!(#ns: &#private::NetNs),
     };
-    let args = match param {
-        Param::None => quote!(),
-        Param::NetNs => quote!(#ns),
-        Param::Network => quote!(#net),
+    let args = match (param, &param_type) {
+        (Param::None, _) => quote!(),
+        (Param::NetNs, _) => quote!(#ns),
+        (Param::Network, _) => quote!(#net),
+        (Param::Typed, Some(ty)) if builds_network => {
+            quote!(<#ty as #private::Param>::from_network(#ns, #net))
+        }
+        (Param::Typed, _) => quote!(#typed),
+    };
+    // A parameter of another spelling is checked by the compiler, beside
+    // the test (so in every build, as the body is): it must be the test's
+    // namespace or network, and with `network` and no `node`, the network.
+    let param_check = match &param_type {
+        Some(ty) if param == Param::Typed => {
+            let needs_network = matches!(config.topology(), Some((_, None)));
+            let message = "the body would have no way to reach this network: take it as a \
+                           parameter (`net: &Network`) or run the body in one of its nodes \
+                           (`node = \"name\"`)";
+            quote! {
+                #(#body_attrs)*
+                const _: () = ::core::assert!(
+                    !#needs_network || <#ty as #krate::__private::Param>::IS_NETWORK,
+                    #message
+                );
+            }
+        }
+        _ => quote!(),
     };
     let call = quote!(#body_fn(#args));
     let closure = match flavor {
@@ -181,6 +213,8 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
         #[allow(dead_code, non_snake_case, unused_attributes)]
         #[doc(hidden)]
         #sig #block
+
+        #param_check
 
         #(#attrs)*
         #[::core::prelude::v1::test]

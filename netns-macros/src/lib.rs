@@ -29,7 +29,8 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// The test takes no parameter, `ns: &NetNs` (its namespace) or
-/// `net: &Network` (its network, with the `network` feature), and returns
+/// `net: &Network` (its network, with the `network` feature) — recognised
+/// by type, so `use netns_test::NetNs as Ns; fn t(ns: &Ns)` works — and returns
 /// `()` or any `Result`. `#[should_panic]`, `#[ignore]`, `#[cfg]` and other
 /// attributes keep working; with the `tokio` feature it may be an
 /// `async fn`.

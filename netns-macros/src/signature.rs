@@ -20,6 +20,10 @@ pub(crate) enum Param {
     /// `net: &Network`: the test's network (`Network::pair` unless an
     /// option asks for another).
     Network,
+    /// A reference to a type spelled otherwise (`&Ns` after
+    /// `use netns_test::NetNs as Ns`): which of the two it is, the
+    /// expansion leaves to the compiler (`netns_test::__private::Param`).
+    Typed,
 }
 
 /// Checks the fn and returns what it takes.
@@ -136,7 +140,18 @@ fn param_of(ty: &Type) -> Option<Param> {
     } else if segment.ident == "Network" {
         Some(Param::Network)
     } else {
-        None
+        Some(Param::Typed)
+    }
+}
+
+/// The type the test's parameter refers to (`T` of `&T`), if it takes one.
+pub(crate) fn param_type(func: &ItemFn) -> Option<&Type> {
+    let Some(FnArg::Typed(typed)) = func.sig.inputs.first() else {
+        return None;
+    };
+    match strip_parens(&typed.ty) {
+        Type::Reference(reference) => Some(strip_parens(&reference.elem)),
+        _ => None,
     }
 }
 

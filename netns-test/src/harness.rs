@@ -171,6 +171,70 @@ pub fn run_with_uplink<T: Termination>(
     run_checked(options, uplink, body)
 }
 
+/// What a `#[netns_test]` fn may take, recognised by its type however the
+/// fn spells it (`use netns_test::NetNs as Ns; fn t(ns: &Ns)`).
+#[diagnostic::on_unimplemented(
+    message = "a #[netns_test] fn takes `&NetNs` (its namespace) or `&Network` (its network), not `&{Self}`",
+    label = "not the test's namespace or network"
+)]
+pub trait Param: Sync + 'static {
+    /// Whether it is the test's network.
+    const IS_NETWORK: bool;
+
+    /// Runs the test: `body` gets the test's namespace and this.
+    fn run<T: Termination>(
+        options: Options,
+        body: impl FnOnce(&NetNs, &Self) -> T + Send + 'static,
+    ) -> ExitCode;
+
+    /// This, from the test's namespace and the network an option built.
+    #[cfg(feature = "network")]
+    fn from_network<'a>(ns: &'a NetNs, net: &'a Network) -> &'a Self;
+}
+
+impl Param for NetNs {
+    const IS_NETWORK: bool = false;
+
+    #[track_caller]
+    fn run<T: Termination>(
+        options: Options,
+        body: impl FnOnce(&NetNs, &Self) -> T + Send + 'static,
+    ) -> ExitCode {
+        run(options, |ns| body(ns, ns))
+    }
+
+    #[cfg(feature = "network")]
+    fn from_network<'a>(ns: &'a NetNs, _: &'a Network) -> &'a Self {
+        ns
+    }
+}
+
+#[cfg(feature = "network")]
+impl Param for Network {
+    const IS_NETWORK: bool = true;
+
+    #[track_caller]
+    fn run<T: Termination>(
+        options: Options,
+        body: impl FnOnce(&NetNs, &Self) -> T + Send + 'static,
+    ) -> ExitCode {
+        run_with_network(options, body)
+    }
+
+    fn from_network<'a>(_: &'a NetNs, net: &'a Network) -> &'a Self {
+        net
+    }
+}
+
+/// [`run`] for a test whose parameter is recognised by its type.
+#[track_caller]
+pub fn run_param<P: Param, T: Termination>(
+    options: Options,
+    body: impl FnOnce(&NetNs, &P) -> T + Send + 'static,
+) -> ExitCode {
+    P::run(options, body)
+}
+
 /// A test's own network, as `#[netns_test(network = path, node = "name")]`
 /// describes it.
 #[cfg(feature = "network")]

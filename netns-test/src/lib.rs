@@ -403,7 +403,7 @@ pub use snapshot::SNAPSHOT_ENV;
 /// What `#[netns_test]` expands to calls into this module. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::harness::{Options, run};
+    pub use crate::harness::{Options, Param, run, run_param};
     #[cfg(feature = "network")]
     pub use crate::harness::{Topology, run_with_network, run_with_topology, run_with_uplink};
     pub use crate::mode::before_main;

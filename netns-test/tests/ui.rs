@@ -63,6 +63,20 @@ mod expansions_type_check {
     #[netns_test(crate = "self::reexport")]
     fn crate_string() {}
 
+    /// The parameter is recognised by its type, however it is spelled.
+    mod renamed {
+        use netns_test::NetNs as Ns;
+        use netns_test::netns_test;
+
+        #[netns_test]
+        fn renamed_param(ns: &Ns) {
+            assert_eq!(
+                ns.cookie().unwrap(),
+                netns_test::get_netns_cookie().unwrap()
+            );
+        }
+    }
+
     #[netns_test(crate = crate::expansions_type_check::reexport)]
     fn crate_crate_path() {}
 
@@ -104,6 +118,26 @@ mod expansions_type_check {
     #[cfg(feature = "network")]
     mod network {
         use netns_test::{NetNs, netns_test};
+
+        #[netns_test]
+        fn renamed_network(net: &netns_test::network::Network) {
+            let _ = net.node("server").unwrap();
+        }
+
+        mod aliased {
+            use netns_test::netns_test;
+            use netns_test::network::Network as Net;
+
+            #[netns_test]
+            fn a_pair(net: &Net) {
+                let _ = net.node("client").unwrap();
+            }
+
+            #[netns_test(uplink)]
+            fn uplinked(net: &Net) {
+                let _ = net.node("gateway").unwrap();
+            }
+        }
 
         #[netns_test]
         fn network_param(net: &netns_test::network::Network) {
