@@ -180,10 +180,11 @@ pub(crate) fn start(
         .name("netns-capture".into())
         .spawn(move || {
             let recorded = record(&taps, &stopped);
-            // The sockets go before the answer, so that once the harness
-            // has it nothing of the capture holds the namespaces.
-            drop(taps);
             let _ = done.send(recorded);
+            // Closing a packet socket waits for an RCU grace period (some
+            // milliseconds); the test need not wait for that, only the
+            // namespaces it holds a moment longer.
+            drop(taps);
         })
         .map_err(|e| format!("cannot start the capture's thread: {e}"))?;
     Ok(Recording {
@@ -232,9 +233,6 @@ impl Recording {
     /// file an earlier run left there.
     pub(crate) fn finish(self, failed: bool) {
         let _ = self.stop.write(1);
-        // Waited for either way: until the reader has closed its sockets,
-        // they keep the test's namespaces alive.
-        let recorded = self.recorded.recv_timeout(FINISH_PATIENCE);
         let kept = match self.keep {
             Keep::Always => true,
             Keep::OnFailure => failed,
@@ -244,7 +242,7 @@ impl Recording {
             return;
         }
         let file = self.file.display();
-        let recorded = match recorded {
+        let recorded = match self.recorded.recv_timeout(FINISH_PATIENCE) {
             Ok(recorded) => recorded,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 println!(
