@@ -23,7 +23,9 @@
 //!
 //! A network namespace belongs to a *thread*: `setns` and `unshare` change
 //! only the calling thread, and new threads inherit the namespace of the
-//! thread that starts them. So this crate never moves a thread you own:
+//! thread that starts them. So this crate never moves a thread you own
+//! (but the one that calls [`NetNs::enter_new`], Go's `netns.New`, which
+//! asks for exactly that):
 //! [`NetNs::new`] creates namespaces on a helper thread, and [`NetNs::run`]
 //! runs your closure on a fresh thread that enters the namespace and ends
 //! with the closure. Nothing ever has to return to the host namespace, which

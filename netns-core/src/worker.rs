@@ -242,14 +242,17 @@ impl Worker {
         self.serve_call(turn, f)
     }
 
-    /// [`run`](Worker::run), unless the worker is serving another call:
-    /// then `f` comes back untouched, to run elsewhere (e.g. with
-    /// [`NetNs::run`]). A call from inside a closure the worker runs is
-    /// run at once, on the spot.
+    /// [`run`](Worker::run), unless the worker cannot take `f` now: then
+    /// `f` comes back untouched, to run elsewhere (e.g. with
+    /// [`NetNs::run`]). That is so while it serves another call, and for
+    /// good once a closure moved its thread
+    /// ([`is_usable`](Worker::is_usable) tells the two apart). A call from
+    /// inside a closure the worker runs is run at once, on the spot.
     ///
     /// # Errors
     ///
-    /// As [`run`](Worker::run), in the inner `Result`.
+    /// In the inner `Result`: [`Error::WorkerMoved`] for a call on the
+    /// spot from a closure that moved the thread.
     pub fn try_run<F, T>(&self, f: F) -> std::result::Result<Result<T>, F>
     where
         F: FnOnce() -> T + Send,
@@ -268,6 +271,13 @@ impl Worker {
             return Err(f);
         }
         Ok(self.serve_call(turn, f))
+    }
+
+    /// Whether the worker can still serve calls: `false` once a closure
+    /// moved its thread out of its namespace for good (see
+    /// [`Error::WorkerMoved`]).
+    pub fn is_usable(&self) -> bool {
+        lock(&self.shared.moved).is_none()
     }
 
     /// Whether the calling thread is the worker's own (a closure calling

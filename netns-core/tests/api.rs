@@ -584,8 +584,11 @@ fn a_worker_in_a_namespace_it_cannot_reenter_stops_once_moved() {
         "{error:?}"
     );
     assert!(error.to_string().contains("make a new one"), "{error}");
-    // And so on, without running anything.
+    // And so on, without running anything; try_run hands the closure back.
     assert!(worker.run(|| unreachable!()).is_err());
+    assert!(!worker.is_usable());
+    let back = worker.try_run(|| 3).unwrap_err();
+    assert_eq!(back(), 3);
 }
 
 #[test]
@@ -706,6 +709,7 @@ fn a_busy_worker_gives_the_closure_back_and_serves_its_own_calls_at_once() {
         release.wait();
     });
     assert_eq!(worker.try_run(|| 2).ok().unwrap().unwrap(), 2);
+    assert!(worker.is_usable());
 }
 
 #[test]

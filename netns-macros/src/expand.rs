@@ -78,18 +78,8 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
     // is removed before type checking, and the body must still be checked.
     let body_fn = Ident::new(&format!("__netns_test_body_{}", name.unraw()), name.span());
     sig.ident = body_fn.clone();
-    // What decides whether and how the body compiles: `#[cfg]`, and lint
-    // levels.
-    let body_attrs = attrs
-        .iter()
-        .filter(|attr| {
-            [
-                "cfg", "cfg_attr", "allow", "warn", "deny", "forbid", "expect",
-            ]
-            .iter()
-            .any(|kind| attr.path().is_ident(kind))
-        })
-        .collect::<Vec<_>>();
+    let placed = crate::attrs::place(&attrs);
+    let (test_attrs, body_attrs, check_attrs) = (&placed.test, &placed.body, &placed.check);
 
     // The runtime is named through one `use`, so that a bad `crate = ...`
     // path is reported once, on that path, while the `run` path carries the
@@ -157,7 +147,7 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
                            parameter (`net: &Network`) or run the body in one of its nodes \
                            (`node = \"name\"`)";
             quote! {
-                #(#body_attrs)*
+                #(#check_attrs)*
                 const _: () = ::core::assert!(
                     !#needs_network || <#ty as #krate::__private::Param>::IS_NETWORK,
                     #message
@@ -216,7 +206,7 @@ fn generate(func: ItemFn, config: &Config, param: Param, flavor: Option<Flavor>)
 
         #param_check
 
-        #(#attrs)*
+        #(#test_attrs)*
         #[::core::prelude::v1::test]
         #vis #fn_token #name() #outer_output {
             #krate::before_main!();

@@ -4,6 +4,7 @@
 //! and provides the runtime the expansion calls into; on its own this crate
 //! expands to code that does not compile.
 
+mod attrs;
 mod config;
 mod errors;
 mod expand;

@@ -377,7 +377,7 @@
 /// The README's Rust examples, run as this crate's doctests, so that they
 /// cannot drift from what compiles.
 #[cfg(all(doctest, feature = "network"))]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeExamples;
 
 mod capture;

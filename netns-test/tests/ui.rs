@@ -65,7 +65,7 @@ mod expansions_type_check {
 
     /// The parameter is recognised by its type, however it is spelled.
     mod renamed {
-        use netns_test::NetNs as Ns;
+        pub(super) use netns_test::NetNs as Ns;
         use netns_test::netns_test;
 
         #[netns_test]
@@ -88,6 +88,26 @@ mod expansions_type_check {
     #[allow(unused_variables)]
     fn attributes_kept() {
         let unused = 1;
+    }
+
+    // Met by the body: with the lint promoted to an error (clippy -D
+    // warnings in CI), an unmet copy on the test fn would fail the build.
+    #[netns_test]
+    #[expect(unused_variables)]
+    fn expectation_met() {
+        let unused = 1;
+    }
+
+    #[netns_test]
+    #[cfg_attr(all(), expect(unused_variables), allow(dead_code))]
+    fn expectation_met_in_cfg_attr() {
+        let unused = 1;
+    }
+
+    #[netns_test]
+    #[cfg_attr(any(), ignore)]
+    fn test_attribute_in_cfg_attr(ns: &renamed::Ns) {
+        let _ = ns;
     }
 
     // Would not compile if the attribute dropped #[cfg].
