@@ -597,22 +597,15 @@ fn uplink() {
     println!(
         "\n#[netns_test] with and without `uplink`: one test at a time, median of 7 rounds of {TESTS}"
     );
-    let (mut plain, mut uplinked) = (Vec::new(), Vec::new());
-    for _ in 0..7 {
-        let started = Instant::now();
-        for _ in 0..TESTS {
+    let (plain, uplinked) = with_and_without(
+        TESTS,
+        || {
             run(options, |_| ());
-        }
-        plain.push(started.elapsed() / TESTS);
-        settle();
-        let started = Instant::now();
-        for _ in 0..TESTS {
+        },
+        || {
             run_with_uplink(options, |_, _| ());
-        }
-        uplinked.push(started.elapsed() / TESTS);
-        settle();
-    }
-    let (plain, uplinked) = (median(plain), median(uplinked));
+        },
+    );
     println!(
         "  plain {:.2} ms, uplink {:.2} ms per test: uplink adds {:.2} ms",
         ms(plain),
@@ -655,24 +648,11 @@ fn capture() {
     println!(
         "\n#[netns_test] with and without `capture` (passing tests): one test at a time, median of 7 rounds of {TESTS}"
     );
-    let per_test = |f: &dyn Fn()| {
-        let started = Instant::now();
-        for _ in 0..TESTS {
-            f();
-        }
-        started.elapsed() / TESTS
-    };
-    let (mut plain, mut captured) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        plain.push(per_test(&|| {
-            assert_eq!(run(options(false), body), ExitCode::SUCCESS)
-        }));
-        captured.push(per_test(&|| {
-            assert_eq!(run(options(true), body), ExitCode::SUCCESS)
-        }));
-        settle();
-    }
-    let (plain, captured) = (median(plain), median(captured));
+    let (plain, captured) = with_and_without(
+        TESTS,
+        || assert_eq!(run(options(false), body), ExitCode::SUCCESS),
+        || assert_eq!(run(options(true), body), ExitCode::SUCCESS),
+    );
     println!(
         "  a test (1 namespace, TCP connect + 4 bytes each way): plain {:.3} ms, captured {:.3} ms: capture adds {:.3} ms",
         ms(plain),
@@ -680,23 +660,12 @@ fn capture() {
         ms(captured.saturating_sub(plain))
     );
     for (nodes, topology) in lines {
-        let (mut plain, mut captured) = (Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
-            plain.push(per_test(&|| {
-                assert_eq!(
-                    run_with_topology(options(false), topology, |_, _| ()),
-                    ExitCode::SUCCESS
-                )
-            }));
-            captured.push(per_test(&|| {
-                assert_eq!(
-                    run_with_topology(options(true), topology, |_, _| ()),
-                    ExitCode::SUCCESS
-                )
-            }));
-            settle();
-        }
-        let (plain, captured) = (median(plain), median(captured));
+        let topology_run = |capture| {
+            let code = run_with_topology(options(capture), topology, |_, _| ());
+            assert_eq!(code, ExitCode::SUCCESS);
+        };
+        let (plain, captured) =
+            with_and_without(TESTS, || topology_run(false), || topology_run(true));
         let added = captured.saturating_sub(plain);
         // The test's own namespace, and the nodes: lo each, and two veth
         // ends per link.
@@ -711,6 +680,27 @@ fn capture() {
             us(added) / interfaces as f64,
         );
     }
+}
+
+/// The time per test of `plain` and of `other`, each run `tests` times a
+/// round, median of [`ROUNDS`] rounds, with the kernel given time to free
+/// namespaces after each half.
+fn with_and_without(tests: u32, plain: impl Fn(), other: impl Fn()) -> (Duration, Duration) {
+    let per_test = |f: &dyn Fn()| {
+        let started = Instant::now();
+        for _ in 0..tests {
+            f();
+        }
+        let took = started.elapsed() / tests;
+        settle();
+        took
+    };
+    let (mut plain_times, mut other_times) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        plain_times.push(per_test(&plain));
+        other_times.push(per_test(&other));
+    }
+    (median(plain_times), median(other_times))
 }
 
 fn line_network(n: usize) -> netns_test::network::NetworkBuilder {

@@ -472,6 +472,7 @@ fn a_namespace_a_leftover_thread_uses_is_not_reused() {
     use netns_test::__private::{Options, run};
     use std::os::unix::fs::MetadataExt;
     use std::sync::mpsc;
+    use std::time::Duration;
     let options = Options {
         loopback: true,
         should_panic: None,
@@ -489,7 +490,7 @@ fn a_namespace_a_leftover_thread_uses_is_not_reused() {
             let _ = std::fs::write("/run/netns/written-late", "x");
         });
     });
-    let first = first.recv().unwrap();
+    let first = first.recv_timeout(Duration::from_secs(10)).unwrap();
     let (second_tx, second) = mpsc::channel();
     run(options, move |_| {
         second_tx
@@ -497,7 +498,7 @@ fn a_namespace_a_leftover_thread_uses_is_not_reused() {
             .unwrap();
     });
     release.send(()).unwrap();
-    let (second, entries) = second.recv().unwrap();
+    let (second, entries) = second.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_ne!(
         first, second,
         "the namespace was reused while a thread of the first test used it"

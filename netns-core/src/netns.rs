@@ -360,8 +360,7 @@ impl NetNs {
     }
 
     pub(crate) fn is_current_thread_ns(&self) -> bool {
-        nix::sys::stat::stat(THREAD_SELF_NET)
-            .is_ok_and(|st| st.st_dev == self.id.dev() && st.st_ino == self.id.ino())
+        self.id.is_the_calling_threads()
     }
 
     /// Returns the raw file descriptor of the handle, still owned by it.

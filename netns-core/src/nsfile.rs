@@ -34,6 +34,13 @@ impl NsId {
     pub fn ino(&self) -> u64 {
         self.ino
     }
+
+    /// Whether the calling thread is in this namespace (one `stat` of
+    /// `/proc/thread-self/ns/net`).
+    pub(crate) fn is_the_calling_threads(&self) -> bool {
+        nix::sys::stat::stat(THREAD_SELF_NET)
+            .is_ok_and(|st| st.st_dev == self.dev && st.st_ino == self.ino)
+    }
 }
 
 impl fmt::Display for NsId {

@@ -152,13 +152,15 @@ impl NetNs {
                 source,
             })?;
         // The thread answers right after its setns, whatever happens; a
-        // thread that ends without answering (it cannot) is reported as
-        // not started.
-        match answer.recv() {
+        // thread that ends without answering (it cannot), or does not
+        // answer in a minute, is reported as not started.
+        match answer.recv_timeout(Duration::from_secs(60)) {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(error),
-            Err(_) => {
-                let source = std::io::Error::other("the worker's thread ended at once");
+            Err(waited) => {
+                let source = std::io::Error::other(format!(
+                    "the worker's thread did not say it entered the namespace ({waited})"
+                ));
                 return Err(Error::Thread {
                     op: Op::Worker,
                     source,
@@ -292,9 +294,7 @@ impl Worker {
     /// thread is still in the worker's namespace (the outer closure may
     /// have moved it).
     fn run_here<F: FnOnce() -> T, T>(&self, f: F) -> Result<T> {
-        let here = nix::sys::stat::stat(crate::nsfile::THREAD_SELF_NET)
-            .is_ok_and(|st| st.st_dev == self.id.dev() && st.st_ino == self.id.ino());
-        if !here {
+        if !self.id.is_the_calling_threads() {
             return Err(Error::WorkerMoved { errno: None });
         }
         Ok(f())

@@ -693,20 +693,26 @@ fn a_busy_worker_gives_the_closure_back_and_serves_its_own_calls_at_once() {
     let nested = worker.run(|| worker.run(gettid).unwrap() == gettid());
     assert!(nested.unwrap());
     // While another thread holds it, try_run hands the closure back.
-    let (entered, release) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+    // Every wait is bounded: a worker that never runs the call fails the
+    // test instead of hanging it.
+    let patience = std::time::Duration::from_secs(10);
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
     std::thread::scope(|scope| {
         scope.spawn(|| {
             worker
-                .run(|| {
-                    entered.wait();
-                    release.wait();
+                .run(move || {
+                    entered_tx.send(()).unwrap();
+                    let _ = release_rx.recv_timeout(patience);
                 })
                 .unwrap()
         });
-        entered.wait();
+        entered
+            .recv_timeout(patience)
+            .expect("the worker never ran the call");
         let back = worker.try_run(|| 1).unwrap_err();
+        release.send(()).unwrap();
         assert_eq!(back(), 1);
-        release.wait();
     });
     assert_eq!(worker.try_run(|| 2).ok().unwrap().unwrap(), 2);
     assert!(worker.is_usable());

@@ -402,9 +402,10 @@ fn record(taps: &[Tap], stop: &EventFd) -> Recorded {
         if readable(&fds[0]) {
             break;
         }
-        let ready: Vec<bool> = fds[1..].iter().map(readable).collect();
-        for (index, tap) in taps.iter().enumerate().filter(|(i, _)| ready[*i]) {
-            recorded.read(index, tap, &mut buffer, BATCH);
+        for (index, tap) in taps.iter().enumerate() {
+            if readable(&fds[index + 1]) {
+                recorded.read(index, tap, &mut buffer, BATCH);
+            }
         }
     }
     let until = Instant::now() + LAST_READ;
@@ -542,14 +543,7 @@ impl Recorded {
 /// The ARP hardware type of interface `name` in the namespace of `socket`
 /// (`SIOCGIFHWADDR`).
 fn hardware_type(socket: BorrowedFd<'_>, name: &str) -> Option<u16> {
-    if name.len() >= libc::IFNAMSIZ {
-        return None;
-    }
-    // SAFETY: ifreq is plain data, for which all zeroes is a valid value.
-    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (to, from) in request.ifr_name.iter_mut().zip(name.bytes()) {
-        *to = from as libc::c_char;
-    }
+    let mut request = crate::ifreq::named(name)?;
     // SAFETY: SIOCGIFHWADDR reads the NUL-terminated name (the rest of
     // ifr_name is zero) and writes ifru_hwaddr, within `request`.
     let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFHWADDR, &raw mut request) };

@@ -361,7 +361,7 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
         let recording = match capture {
             Some((keep, file)) => {
                 let places = given.places(&ns);
-                let taps: Vec<_> = places.into_iter().map(|(name, _, fd)| (name, fd)).collect();
+                let taps: Vec<_> = places.into_iter().map(|(name, _, ns)| (name, ns)).collect();
                 Some(capture::start(keep, file, &taps).map_err(Failure::Harness)?)
             }
             None => None,

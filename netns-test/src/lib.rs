@@ -383,6 +383,7 @@ struct ReadmeExamples;
 mod capture;
 mod create;
 mod harness;
+mod ifreq;
 mod mode;
 #[cfg(feature = "network")]
 #[cfg_attr(docsrs, doc(cfg(feature = "network")))]

@@ -393,9 +393,7 @@ fn interfaces() -> Result<Vec<Interface>, String> {
 /// namespace.
 fn mtu(name: &str) -> Option<i32> {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    if name.len() >= libc::IFNAMSIZ {
-        return None;
-    }
+    let mut request = crate::ifreq::named(name)?;
     // SAFETY: a plain socket(2) call; the fd is owned below.
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -403,11 +401,6 @@ fn mtu(name: &str) -> Option<i32> {
     }
     // SAFETY: `fd` is a new socket that nothing else owns.
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: ifreq is plain data, for which all zeroes is a valid value.
-    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
-    for (to, from) in request.ifr_name.iter_mut().zip(name.bytes()) {
-        *to = from as libc::c_char;
-    }
     // SAFETY: SIOCGIFMTU reads the NUL-terminated name (the rest of
     // ifr_name is zero) and writes ifru_mtu, within `request`.
     let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFMTU, &raw mut request) };
