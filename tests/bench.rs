@@ -337,21 +337,25 @@ fn suite() {
     let run_binary = |bin: &Path| {
         status_within(Command::new(bin).arg("-q").stdout(Stdio::null())).is_ok_and(|s| s.success())
     };
-    // The two the target compares, interleaved round by round, so that
-    // the machine's drift touches both alike.
-    let (mut netns_times, mut floor_times) = (Vec::new(), Vec::new());
-    for _ in 0..9 {
+    let names = test_names(&plain);
+    // The three the target compares, interleaved round by round, so that
+    // the machine's drift touches them alike (it moves a run by 10% and
+    // more from one minute to the next here).
+    let (mut netns_times, mut floor_times, mut bare_times) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..15 {
         for (binary, times) in [(&netns, &mut netns_times), (&floor_suite, &mut floor_times)] {
             let started = Instant::now();
             assert!(run_binary(binary), "a suite run failed");
             times.push(started.elapsed());
         }
+        let started = Instant::now();
+        assert!(bare_suite(names.len(), parallel));
+        bare_times.push(started.elapsed());
     }
     let (with_netns, with_floor) = (median(netns_times), median(floor_times));
+    let floor = median(bare_times);
     let with_plain = time(&|| run_binary(&plain));
-    let names = test_names(&plain);
     let per_process = time(&|| process_per_test(&plain, &names, parallel));
-    let floor = time(&|| bare_suite(names.len(), parallel));
     let per_test = |d: Duration| d.as_secs_f64() * 1e3 / names.len() as f64;
     println!(
         "  {:<44} {:>9.1} ms  ({:.3} ms/test)",

@@ -374,10 +374,9 @@ fn a_lan_topology_with_the_body_on_a_member(net: &Network) {
 
 /// Whatever a test leaves behind in its mount namespace, the next one must
 /// not meet: files and folders in `/run/netns`, its mode, a mount, a pin.
-/// These tests each check that they start clean, then leave something.
-/// (They guard the harness against reusing mount namespaces carelessly: it
-/// was tried, and the check that no thread the body left running still used
-/// a namespace cost as much as the reuse saved.)
+/// These tests each check that they start clean, then leave something, in
+/// a suite whose tests run in parallel and hand mount namespaces on to each
+/// other (`tests/reuse.rs` checks each case one test after another).
 fn starts_clean_then_leaves(what: usize) {
     use std::os::unix::fs::PermissionsExt;
     let entries = std::fs::read_dir("/run/netns").unwrap().count();

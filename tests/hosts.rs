@@ -214,6 +214,13 @@ fn dropped_capability_stays_with_its_thread() -> Result<(), String> {
             // capability it dropped. They must end, and leave nothing behind.
             let _ = NetNs::new_with_loopback();
         }
+        // Nor can it open a namespace through a socket (SIOCGSKNS): the
+        // handle of one it enters comes from /proc instead.
+        let ns = NetNs::enter_new(false).map_err(|e| format!("enter_new: {e}"))?;
+        let current = NetNs::current().map_err(|e| format!("current: {e}"))?;
+        check(ns == current, || {
+            format!("enter_new's handle is {ns:?}, the thread is in {current:?}")
+        })?;
         Ok::<(), String>(())
     })
     .join()

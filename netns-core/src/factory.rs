@@ -51,12 +51,13 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns, unshare};
+use nix::sys::socket::AddressFamily;
 
 use crate::cookie::{self, get_netns_cookie};
 use crate::error::{Error, Op, Result, Syscall};
-use crate::loopback;
 use crate::nsfile::{self, NsId, THREAD_SELF_NET};
 use crate::thread_state;
+use crate::{loopback, socket};
 
 /// Work for a factory. A task owns the fd it works on (a duplicate of the
 /// caller's), so a caller that stops waiting can close its own at once.
@@ -442,19 +443,27 @@ pub(crate) fn unshare_here(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>
 
 /// Opens the namespace this thread has just unshared into.
 fn create_here(loopback: bool) -> Result<Answer> {
-    let fd = nsfile::open(Op::New, THREAD_SELF_NET.as_ref())?;
-    let id = nsfile::id_of(Op::New, &fd)?;
-    // While we are inside, read the cookie: a getsockopt, ~1% of a creation,
-    // and the handle never has to come back here for it. Kernels before 5.14
-    // have no cookies; `NetNs::cookie` reports that when asked. With `lo`
-    // to bring up, one socket serves both.
-    let cookie = if loopback {
-        let socket = loopback::inet_socket(Op::New)?;
-        loopback::up_with(Op::New, socket.as_fd())?;
-        cookie::cookie_of(socket.as_fd()).ok()
+    // One socket serves three ends: it opens the namespace (SIOCGSKNS, with
+    // `/proc/thread-self/ns/net` as the fallback), brings `lo` up, and reads
+    // the cookie while we are inside (a getsockopt, ~1% of a creation; the
+    // handle never has to come back here for it). Kernels before 5.14 have
+    // no cookies; `NetNs::cookie` reports that when asked.
+    let socket = if loopback {
+        Some(loopback::inet_socket(Op::New)?)
     } else {
-        get_netns_cookie().ok()
+        // An AF_UNIX socket needs no protocol module and exists in every
+        // netns; without one, only the cookie is missing.
+        socket::datagram(Op::New, AddressFamily::Unix, Syscall::SocketUnix).ok()
     };
+    let fd = match socket.as_ref().and_then(|s| nsfile::of_socket(s.as_fd())) {
+        Some(fd) => fd,
+        None => nsfile::open(Op::New, THREAD_SELF_NET.as_ref())?,
+    };
+    let id = nsfile::id_of(Op::New, &fd)?;
+    if let (true, Some(socket)) = (loopback, &socket) {
+        loopback::up_with(Op::New, socket.as_fd())?;
+    }
+    let cookie = socket.and_then(|s| cookie::cookie_of(s.as_fd()).ok());
     Ok(Answer::Created(fd, id, cookie))
 }
 

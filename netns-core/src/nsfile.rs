@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::fs::OpenOptions;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -47,6 +47,23 @@ impl fmt::Display for NsId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "net:[{}]", self.ino)
     }
+}
+
+/// `ioctl(SIOCGSKNS)` (`linux/sockios.h`): the network namespace of a socket.
+const SIOCGSKNS: libc::Ioctl = 0x894C;
+
+/// Opens the network namespace `socket` is in through the socket itself
+/// ([`SIOCGSKNS`](https://man7.org/linux/man-pages/man7/netdevice.7.html),
+/// Linux 4.9+, needs `CAP_NET_ADMIN` over the namespace), without a path
+/// walk in `/proc`: the `/proc/thread-self` entries a thread looks up are
+/// the kernel's to drop again when it ends. `None` where the kernel or the
+/// caller's capabilities refuse; then open [`THREAD_SELF_NET`] instead.
+pub(crate) fn of_socket(socket: BorrowedFd<'_>) -> Option<OwnedFd> {
+    // SAFETY: SIOCGSKNS takes no argument; it returns a new descriptor
+    // (close-on-exec) or -1.
+    let fd = unsafe { libc::ioctl(socket.as_raw_fd(), SIOCGSKNS) };
+    // SAFETY: a descriptor the kernel just opened for us, owned by nobody else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Refuses a path no system call can take, before any is made.

@@ -718,6 +718,32 @@ fn a_busy_worker_gives_the_closure_back_and_serves_its_own_calls_at_once() {
     assert!(worker.is_usable());
 }
 
+/// A created handle holds a close-on-exec descriptor of the namespace it
+/// names (opened through a socket where the kernel allows, else /proc).
+#[test]
+fn created_handles_are_close_on_exec() {
+    world();
+    let close_on_exec = |ns: &NetNs| {
+        // SAFETY: F_GETFD only reads the flags of a descriptor the handle owns.
+        let flags = unsafe { libc::fcntl(ns.fd(), libc::F_GETFD) };
+        assert!(
+            flags >= 0 && flags & libc::FD_CLOEXEC != 0,
+            "{ns:?}: {flags}"
+        );
+    };
+    close_on_exec(&NetNs::new().unwrap());
+    close_on_exec(&NetNs::new_with_loopback().unwrap());
+    for loopback in [false, true] {
+        std::thread::spawn(move || {
+            let ns = NetNs::enter_new(loopback).unwrap();
+            close_on_exec(&ns);
+            assert_eq!(ns, NetNs::current().unwrap());
+        })
+        .join()
+        .unwrap();
+    }
+}
+
 #[test]
 fn enter_new_moves_the_calling_thread_into_a_new_namespace() {
     world();

@@ -366,12 +366,16 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
             }
             None => None,
         };
-        let ran = match limit {
+        let (ran, private) = match limit {
             None => {
-                run_netns::make_private();
-                Ok(watched(options, snapshot, &ns, &given, body))
+                let private = run_netns::make_private();
+                let ran = watched(options, snapshot, &ns, &given, body);
+                (Ok(ran), Some(private))
             }
-            Some(limit) => within(limit, options, snapshot, &ns, Arc::new(given), body),
+            Some(limit) => {
+                let ran = within(limit, options, snapshot, &ns, Arc::new(given), body);
+                (ran, None)
+            }
         };
         if let Some(recording) = recording {
             // A time-out (`Err`) is a failure too.
@@ -379,6 +383,9 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
                 ran.as_ref()
                     .map_or(true, |ran| fails_the_test(options, ran)),
             );
+        }
+        if let Some(private) = private {
+            private.release(ran.as_ref().is_ok_and(passed));
         }
         match ran.map_err(Failure::Harness)? {
             Ok(code) => Ok(code),
@@ -497,6 +504,13 @@ fn watched<S: Built, T: Termination>(
     ran
 }
 
+/// Whether the body returned success without panicking: what a test may
+/// hand its mount namespace on after (a panic may have skipped its
+/// clean-up).
+fn passed(ran: &std::thread::Result<ExitCode>) -> bool {
+    matches!(ran, Ok(code) if *code == ExitCode::SUCCESS)
+}
+
 /// Whether the body's outcome fails the test. A `#[should_panic]` test
 /// passes if it panics (or fails for the wrong text, which is not the
 /// network's doing) and fails if not.
@@ -557,12 +571,14 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
     }
     thread
         .spawn(move || {
-            run_netns::make_private();
+            let private = run_netns::make_private();
             let ran = watched(options, snapshot, &own, &*shared, body);
+            let passed = passed(&ran);
             // Let go of the network and namespace before answering, so that
             // the harness, not this thread, drops them last.
             drop((own, shared));
             let _ = done.send(ran);
+            private.release(passed);
         })
         .map_err(|e| format!("cannot start the body's thread: {e}"))?;
     match outcome.recv_timeout(limit) {

@@ -23,38 +23,273 @@
 //! (`unshare`), at half the cost of rebuilding `/run` per test. Plain tests
 //! and the rest of the process keep the host's view.
 //!
+//! Copying a mount namespace and tearing it down again costs a quarter of a
+//! test's time (the kernel copies every mount of the process's, and
+//! unmounts every one again). So a mount namespace that a test leaves
+//! exactly as it found it is kept for a later test of the same process
+//! ([`Private::release`]): the body passed; nothing was mounted or
+//! unmounted in it meanwhile (its `mountinfo` polls quiet); `/run/netns` is
+//! unchanged (the same empty tmpfs root, its size, mode, owner and times);
+//! no thread the body started still shares the body thread's filesystem
+//! context (`setns` into a mount namespace refuses a thread that shares
+//! it); and no child process the body started, nor an orphan handed to the
+//! main thread, is alive. A later test enters it with `setns` (after its
+//! own `unshare(CLONE_FS)`, and going back to the working directory),
+//! which costs next to nothing. What this cannot see: a process the body
+//! left running after it detached from the test process (a daemon that
+//! forked twice) would share `/run/netns` with the later test; and a
+//! change of mount propagation alone (`mount --make-private`) raises no
+//! event, so a later test might not see host mounts made during it.
+//!
 //! Where mounting is refused (an AppArmor or seccomp profile that denies
 //! `mount`, no `/run` at all), the test runs all the same, with the
 //! process's `/run/netns`, and a line on stderr says so once.
 
 use std::ffi::OsStr;
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::{Duration, Instant};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, setns, unshare};
 
 const RUN: &str = "/run";
 const RUN_NETNS: &str = "/run/netns";
 
 /// Moves the calling thread into a mount namespace of its own where
-/// `/run/netns` is an empty, writable tmpfs; see the module docs. Where that
-/// cannot be done, says so once and leaves the thread as it is.
-pub(crate) fn make_private() {
-    if let Err(why) = try_make_private() {
-        static SAID: AtomicBool = AtomicBool::new(false);
-        if !SAID.swap(true, Ordering::Relaxed) {
-            // Past libtest's capture: it concerns every test of the run.
-            let _ = writeln!(
-                std::io::stderr(),
-                "netns_test: note: tests here share the process's /run/netns: {why}"
-            );
+/// `/run/netns` is an empty, writable tmpfs: one a test left as it found
+/// it, or a new one; see the module docs. Where that cannot be done, says
+/// so once and leaves the thread as it is.
+pub(crate) fn make_private() -> Private {
+    if let Some(kept) = take_kept() {
+        match enter(&kept) {
+            Ok(true) => return Private(Some(kept)),
+            // Still where it was: make a new one instead.
+            Ok(false) => {}
+            Err(why) => {
+                note(&why);
+                return Private(None);
+            }
         }
     }
+    match try_make_private() {
+        Ok(()) => Private(Kept::here()),
+        Err(why) => {
+            note(&why);
+            Private(None)
+        }
+    }
+}
+
+/// Says once, past libtest's capture (it concerns every test of the run),
+/// that tests share the process's `/run/netns`.
+fn note(why: &str) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if !SAID.swap(true, Ordering::Relaxed) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "netns_test: note: tests here share the process's /run/netns: {why}"
+        );
+    }
+}
+
+/// The calling thread's private `/run/netns`, from [`make_private`]: give it
+/// back with [`release`](Private::release) when the body is done. Dropped
+/// otherwise, it goes when the thread does.
+#[must_use]
+pub(crate) struct Private(Option<Kept>);
+
+impl Private {
+    /// Keeps the mount namespace for a later test if the body `passed` and
+    /// left it as it found it (see the module docs). Called last on the
+    /// thread that [`make_private`] moved: it may move that thread's root
+    /// and working directory.
+    pub(crate) fn release(mut self, passed: bool) {
+        if let Some(kept) = self.0.take() {
+            if passed && kept.as_found() {
+                keep(kept);
+            }
+        }
+    }
+}
+
+/// A test's mount namespace, and what tells whether a test changed it.
+struct Kept {
+    /// The mount namespace.
+    ns: OwnedFd,
+    /// Its `/proc/.../mountinfo`: polling it reports any mount or unmount
+    /// in the namespace since the last poll.
+    mounts: File,
+    /// `/run/netns`, as the test found it.
+    run_netns: Stamp,
+    /// The process that made it: a forked child must not share its
+    /// parent's.
+    pid: u32,
+}
+
+/// What a change to an empty directory's inode would show in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    mode: u32,
+    uid: u32,
+    gid: u32,
+    nlink: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(path: &str) -> Option<Stamp> {
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        Some(Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            mode: meta.mode(),
+            uid: meta.uid(),
+            gid: meta.gid(),
+            nlink: meta.nlink(),
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        })
+    }
+}
+
+impl Kept {
+    /// The calling thread's mount namespace, just made private.
+    fn here() -> Option<Kept> {
+        let ns = File::open("/proc/thread-self/ns/mnt").ok()?.into();
+        let mounts = File::open("/proc/thread-self/mountinfo").ok()?;
+        Some(Kept {
+            ns,
+            mounts,
+            run_netns: Stamp::of(RUN_NETNS)?,
+            pid: std::process::id(),
+        })
+    }
+
+    /// Whether the test that used it left it as it found it; see the
+    /// module docs.
+    fn as_found(&self) -> bool {
+        !mounted_since(&self.mounts)
+            && Stamp::of(RUN_NETNS) == Some(self.run_netns)
+            && alone_in_it(&self.ns)
+            && no_child_alive()
+    }
+}
+
+/// Whether anything was mounted or unmounted in the namespace since the
+/// last poll of its `mountinfo`.
+fn mounted_since(mounts: &File) -> bool {
+    let mut fds = [PollFd::new(mounts.as_fd(), PollFlags::POLLPRI)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_none_or(|got| got.intersects(PollFlags::POLLPRI | PollFlags::POLLERR)),
+        Err(_) => true,
+    }
+}
+
+/// Whether the calling thread is the only one using its filesystem context
+/// (root, working directory): `setns` into a mount namespace refuses a
+/// thread that shares it with another (`EINVAL`), and every thread the body
+/// started shares the body thread's. A thread the body joined lets go of it
+/// a few microseconds after the join returns (the kernel wakes the joiner
+/// first), hence tries for up to [`JOINED_PATIENCE`]. It enters `ns` again,
+/// which moves the thread's root and working directory to the namespace's
+/// root.
+fn alone_in_it(ns: &OwnedFd) -> bool {
+    let started = Instant::now();
+    loop {
+        match setns(ns, CloneFlags::CLONE_NEWNS) {
+            Ok(()) => return true,
+            Err(nix::errno::Errno::EINVAL) if started.elapsed() < JOINED_PATIENCE => {
+                std::thread::yield_now();
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// How long [`alone_in_it`] waits for threads that are ending: what a test
+/// that leaves a thread running pays.
+const JOINED_PATIENCE: Duration = Duration::from_micros(200);
+
+/// Whether no child process the body started is alive (or a zombie): the
+/// process has no child at all, or else the calling thread has none and
+/// the main thread (where the children of a thread that ended go) has none.
+/// `waitid(WNOHANG | WNOWAIT)` reaps nothing; `ECHILD` means no child.
+fn no_child_alive() -> bool {
+    if no_children(0) {
+        return true;
+    }
+    // Another test's children, perhaps; look closer.
+    let main = format!("/proc/self/task/{}/children", std::process::id());
+    let mut read = [0u8; 1];
+    no_children(libc::__WNOTHREAD)
+        && File::open(main).is_ok_and(|mut file| file.read(&mut read).is_ok_and(|n| n == 0))
+}
+
+/// Whether `waitid(P_ALL)` finds no child of the process (`flags` 0) or of
+/// the calling thread (`__WNOTHREAD`), of any kind, alive or not.
+fn no_children(flags: libc::c_int) -> bool {
+    // SAFETY: `siginfo_t` is plain old data for which all-zero bytes are valid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let options = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL | flags;
+    // SAFETY: `info` is ours and outlives the call; WNOWAIT leaves any child
+    // it reports waitable, as if never asked.
+    let rc = unsafe { libc::waitid(libc::P_ALL, 0, &raw mut info, options) };
+    rc == -1 && nix::errno::Errno::last() == nix::errno::Errno::ECHILD
+}
+
+/// Mount namespaces kept for later tests. Taken and given back with
+/// `try_lock` only: a child forked while another thread held the lock
+/// must not wait for ever (it makes its own).
+static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
+
+/// At most this many are kept: about as many as tests run at once.
+const MAX_KEPT: usize = 64;
+
+fn take_kept() -> Option<Kept> {
+    let mut kept = KEPT.try_lock().ok()?;
+    let pid = std::process::id();
+    // A forked child's are its parent's, still in use there.
+    kept.retain(|k| k.pid == pid);
+    kept.pop()
+}
+
+fn keep(kept: Kept) {
+    if let Ok(mut all) = KEPT.try_lock() {
+        if kept.pid == std::process::id() && all.len() < MAX_KEPT {
+            all.push(kept);
+        }
+    }
+}
+
+/// Moves the calling thread into `kept`: `Ok(false)` if it could not and
+/// is where it was, `Err` if it moved but cannot go back to its working
+/// directory.
+fn enter(kept: &Kept) -> Result<bool, String> {
+    // (A mount made while it waited shows at `release`, which then lets it
+    // go.)
+    let Ok(cwd) = std::env::current_dir() else {
+        return Ok(false);
+    };
+    if unshare(CloneFlags::CLONE_FS).is_err() || setns(&kept.ns, CloneFlags::CLONE_NEWNS).is_err() {
+        return Ok(false);
+    }
+    std::env::set_current_dir(&cwd)
+        .map(|()| true)
+        .map_err(|e| format!("chdir back to {}: {e}", cwd.display()))
 }
 
 fn try_make_private() -> Result<(), String> {

@@ -1,0 +1,257 @@
+//! A test's mount namespace (its private `/run/netns`) is handed on to the
+//! next test of the process when the test left it as it found it, and never
+//! when it left something in it or behind it.
+//!
+//! Each scenario is a whole single-threaded process (see
+//! `netns_tests::scenarios`), so that no other test takes or gives back a
+//! namespace between the ones it runs: each run takes the namespace the run
+//! before it gave back, if any.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use netns_core::{enter_user_namespace, has_cap_sys_admin};
+use netns_test::__private::{Options, run};
+use netns_tests::bounded::PATIENCE;
+use netns_tests::scenarios::{self, Scenario, check};
+
+const SCENARIOS: &[Scenario] = &[
+    (
+        "a_namespace_left_as_found_serves_the_next_test",
+        left_as_found,
+    ),
+    (
+        "a_namespace_is_never_handed_on_with_what_a_test_left",
+        left_something,
+    ),
+    ("a_forked_child_never_takes_its_parents", forked_child),
+];
+
+fn main() {
+    scenarios::main(SCENARIOS)
+}
+
+const OPTIONS: Options = Options {
+    loopback: true,
+    should_panic: None,
+    timeout: None,
+    capture: false,
+};
+
+/// What a body saw of its mount namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    /// The inode of its mount namespace.
+    mnt: u64,
+    /// Its working directory.
+    cwd: PathBuf,
+    /// How many entries `/run/netns` held.
+    entries: usize,
+    /// `/run/netns`'s permission bits.
+    mode: u32,
+}
+
+fn seen() -> Seen {
+    let meta = std::fs::metadata("/run/netns").unwrap();
+    Seen {
+        mnt: std::fs::metadata("/proc/thread-self/ns/mnt").unwrap().ino(),
+        cwd: std::env::current_dir().unwrap(),
+        entries: std::fs::read_dir("/run/netns").unwrap().count(),
+        mode: meta.permissions().mode() & 0o7777,
+    }
+}
+
+/// Runs a passing test whose body does `then` after looking around.
+fn run_seeing(then: impl FnOnce() + Send + 'static) -> Result<Seen, String> {
+    let (tx, rx) = mpsc::channel();
+    let code = run(OPTIONS, move |_| {
+        tx.send(seen()).unwrap();
+        then();
+    });
+    check(code == std::process::ExitCode::SUCCESS, || {
+        "the test failed".to_owned()
+    })?;
+    rx.recv_timeout(PATIENCE)
+        .map_err(|e| format!("the body never reported: {e}"))
+}
+
+/// Makes this single-threaded process able to create namespaces.
+fn privileged() -> Result<(), String> {
+    if !has_cap_sys_admin().map_err(|e| e.to_string())? {
+        enter_user_namespace().map_err(|e| e.to_string())?;
+    }
+    netns_test::init();
+    Ok(())
+}
+
+fn left_as_found() -> Result<(), String> {
+    privileged()?;
+    let first = run_seeing(|| ())?;
+    let process_cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    check(first.cwd == process_cwd && first.entries == 0, || {
+        format!("the first test saw {first:?}")
+    })?;
+    // A body that joined the thread it started and waited for the process it
+    // started leaves nothing behind.
+    let second = run_seeing(|| {
+        std::thread::spawn(|| ()).join().unwrap();
+        Command::new("true").status().unwrap();
+    })?;
+    check(second == first, || {
+        format!("not handed on: the first test saw {first:?}, the second {second:?}")
+    })?;
+    // The working directory is the process's as it is now.
+    std::env::set_current_dir("/tmp").map_err(|e| e.to_string())?;
+    let third = run_seeing(|| ());
+    std::env::set_current_dir(&process_cwd).map_err(|e| e.to_string())?;
+    let third = third?;
+    check(
+        third.mnt == first.mnt && third.cwd == std::path::Path::new("/tmp"),
+        || format!("after a chdir to /tmp, a test saw {third:?}"),
+    )
+}
+
+/// What a test may leave, with what undoes it once the next test has run.
+type Leaving = (
+    &'static str,
+    fn(mpsc::Sender<Undo>) -> Box<dyn FnOnce() + Send>,
+);
+
+/// Undoes what a test left.
+type Undo = Box<dyn FnOnce() + Send>;
+
+const LEFT: &[Leaving] = &[
+    ("a thread still running", |undo| {
+        Box::new(move || {
+            let (stop, stopped) = mpsc::channel::<()>();
+            std::thread::spawn(move || {
+                let _ = stopped.recv_timeout(Duration::from_secs(20));
+            });
+            undo.send(Box::new(move || {
+                let _ = stop.send(());
+            }))
+            .unwrap();
+        })
+    }),
+    ("a child process still running", |undo| {
+        Box::new(move || {
+            let child = Command::new("sleep").arg("20").spawn().unwrap();
+            undo.send(Box::new(move || kill(child))).unwrap();
+        })
+    }),
+    ("a file in /run/netns", |_| {
+        Box::new(|| std::fs::write("/run/netns/left", "x").unwrap())
+    }),
+    ("/run/netns's mode", |_| {
+        Box::new(|| {
+            std::fs::set_permissions("/run/netns", std::fs::Permissions::from_mode(0o700)).unwrap();
+        })
+    }),
+    ("a pinned namespace", |_| {
+        Box::new(|| {
+            netns_core::NetNs::new()
+                .unwrap()
+                .pin("/run/netns/left")
+                .unwrap();
+        })
+    }),
+    ("a mount outside /run/netns", |_| {
+        Box::new(|| {
+            // A tmpfs over /tmp, in this test's mount namespace only.
+            nix::mount::mount(
+                Some("left-by-a-test"),
+                "/tmp",
+                Some("tmpfs"),
+                nix::mount::MsFlags::empty(),
+                None::<&str>,
+            )
+            .unwrap();
+        })
+    }),
+    ("a panic", |_| Box::new(|| panic!("a test that fails"))),
+];
+
+fn kill(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn left_something() -> Result<(), String> {
+    privileged()?;
+    // The failing test's panic and snapshot: keep them off the output.
+    std::panic::set_hook(Box::new(|_| {}));
+    // SAFETY: this scenario's process is single-threaded here.
+    unsafe { std::env::set_var("NETNS_TEST_SNAPSHOT", "off") };
+    for (what, leave) in LEFT {
+        let clean = run_seeing(|| ())?;
+        let (undo_tx, undo) = mpsc::channel();
+        let leave = leave(undo_tx);
+        let (seen_tx, seen_rx) = mpsc::channel();
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            run(OPTIONS, move |_| {
+                seen_tx.send(seen()).unwrap();
+                leave();
+            })
+        }))
+        .map_err(|_| "panicked");
+        let leaving = seen_rx
+            .recv_timeout(PATIENCE)
+            .map_err(|e| format!("{what}: the body never reported: {e}"))?;
+        check(leaving.mnt == clean.mnt, || {
+            format!("{what}: the test did not get the namespace the one before gave back")
+        })?;
+        let next = run_seeing(|| ());
+        if let Ok(undo) = undo.try_recv() {
+            undo();
+        }
+        let next = next?;
+        check(
+            next.mnt != clean.mnt && next.entries == 0 && next.mode == 0o755,
+            || format!("after a test left {what} ({ran:?}), the next saw {next:?}"),
+        )?;
+    }
+    Ok(())
+}
+
+fn forked_child() -> Result<(), String> {
+    privileged()?;
+    let first = run_seeing(|| ())?;
+    // SAFETY: this process is single-threaded (its tests' threads have
+    // ended), and the child exits without returning.
+    let child = match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
+        nix::unistd::ForkResult::Child => {
+            let code = match run_seeing(|| ()) {
+                Ok(seen) if seen.mnt != first.mnt => 0,
+                Ok(seen) => {
+                    eprintln!("the child's test got its parent's namespace: {seen:?}");
+                    1
+                }
+                Err(why) => {
+                    eprintln!("{why}");
+                    1
+                }
+            };
+            // SAFETY: ends the child without the parent's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    let ended = netns_tests::bounded::ended_within(child.as_raw().unsigned_abs(), PATIENCE);
+    if !matches!(ended, Ok(true)) {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+    }
+    let status = nix::sys::wait::waitpid(child, None).map_err(|e| e.to_string())?;
+    check(
+        matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)),
+        || format!("the child ended with {status:?}; its message is above"),
+    )?;
+    // The parent's is still there for the parent.
+    let after = run_seeing(|| ())?;
+    check(after.mnt == first.mnt, || {
+        format!("the parent lost its namespace: {first:?} then {after:?}")
+    })
+}
