@@ -7,7 +7,7 @@
 //! namespace between the ones it runs: each run takes the namespace the run
 //! before it gave back, if any.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -29,6 +29,11 @@ const SCENARIOS: &[Scenario] = &[
         left_something,
     ),
     ("a_forked_child_never_takes_its_parents", forked_child),
+    (
+        "a_mount_the_process_makes_reaches_later_tests",
+        process_mounts,
+    ),
+    ("a_chrooted_process_keeps_its_root", chrooted),
 ];
 
 fn main() {
@@ -45,7 +50,8 @@ const OPTIONS: Options = Options {
 /// What a body saw of its mount namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Seen {
-    /// The inode of its mount namespace.
+    /// The unique id of its root mount (never reused while the system
+    /// runs, unlike namespace inode numbers): one per mount namespace.
     mnt: u64,
     /// Its working directory.
     cwd: PathBuf,
@@ -55,10 +61,35 @@ struct Seen {
     mode: u32,
 }
 
+/// `STATX_MNT_ID_UNIQUE` (Linux 6.8).
+const STATX_MNT_ID_UNIQUE: u32 = 0x4000;
+
+/// The unique id of the root mount of the calling thread's mount namespace.
+fn root_mount_id() -> u64 {
+    // SAFETY: `statx` is plain old data for which all-zero bytes are valid.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a buffer we own.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c"/".as_ptr(),
+            0,
+            STATX_MNT_ID_UNIQUE,
+            &raw mut st,
+        )
+    };
+    assert_eq!(rc, 0, "statx(/): {}", std::io::Error::last_os_error());
+    assert!(
+        st.stx_mask & STATX_MNT_ID_UNIQUE != 0,
+        "this kernel has no unique mount ids (Linux 6.8)"
+    );
+    st.stx_mnt_id
+}
+
 fn seen() -> Seen {
     let meta = std::fs::metadata("/run/netns").unwrap();
     Seen {
-        mnt: std::fs::metadata("/proc/thread-self/ns/mnt").unwrap().ino(),
+        mnt: root_mount_id(),
         cwd: std::env::current_dir().unwrap(),
         entries: std::fs::read_dir("/run/netns").unwrap().count(),
         mode: meta.permissions().mode() & 0o7777,
@@ -95,15 +126,36 @@ fn left_as_found() -> Result<(), String> {
     check(first.cwd == process_cwd && first.entries == 0, || {
         format!("the first test saw {first:?}")
     })?;
-    // A body that joined the thread it started and waited for the process it
-    // started leaves nothing behind.
-    let second = run_seeing(|| {
-        std::thread::spawn(|| ()).join().unwrap();
+    // A body that waited for the process it started, or joined the thread
+    // it started last thing (which lets go of the namespace a moment after
+    // the join), leaves nothing behind.
+    let waited = run_seeing(|| {
         Command::new("true").status().unwrap();
     })?;
-    check(second == first, || {
-        format!("not handed on: the first test saw {first:?}, the second {second:?}")
-    })?;
+    let joined = run_seeing(|| std::thread::spawn(|| ()).join().unwrap())?;
+    // Nor does a child process that another thread of the process started.
+    let (stop, stopped) = mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let child = Command::new("sleep").arg("20").spawn();
+        let _ = stopped.recv_timeout(Duration::from_secs(20));
+        child.map(kill)
+    });
+    let beside = run_seeing(|| ());
+    let _ = stop.send(());
+    let held = holder
+        .join()
+        .map_err(|_| "the holder panicked".to_owned())?;
+    held.map_err(|e| format!("sleep: {e}"))?;
+    let beside = beside?;
+    for (what, second) in [
+        ("waited for a child", waited),
+        ("joined a thread", joined),
+        ("another thread has a child", beside),
+    ] {
+        check(second == first, || {
+            format!("not handed on ({what}): the first test saw {first:?}, the next {second:?}")
+        })?;
+    }
     // The working directory is the process's as it is now.
     std::env::set_current_dir("/tmp").map_err(|e| e.to_string())?;
     let third = run_seeing(|| ());
@@ -140,6 +192,16 @@ const LEFT: &[Leaving] = &[
     ("a child process still running", |undo| {
         Box::new(move || {
             let child = Command::new("sleep").arg("20").spawn().unwrap();
+            undo.send(Box::new(move || kill(child))).unwrap();
+        })
+    }),
+    ("an orphan: a child of a thread it joined", |undo| {
+        Box::new(move || {
+            // The child outlives its parent thread, and goes to the main
+            // thread.
+            let child = std::thread::spawn(|| Command::new("sleep").arg("20").spawn().unwrap())
+                .join()
+                .unwrap();
             undo.send(Box::new(move || kill(child))).unwrap();
         })
     }),
@@ -254,4 +316,85 @@ fn forked_child() -> Result<(), String> {
     check(after.mnt == first.mnt, || {
         format!("the parent lost its namespace: {first:?} then {after:?}")
     })
+}
+
+/// Makes this scenario's process a mount namespace of its own, private, so
+/// that what it mounts reaches nothing else.
+fn private_mounts() -> Result<(), String> {
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| format!("mount --make-rprivate /: {e}"))
+}
+
+fn tmpfs(what: &str, place: &str) -> Result<(), String> {
+    nix::mount::mount(
+        Some(what),
+        place,
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .map_err(|e| format!("mount a tmpfs on {place}: {e}"))
+}
+
+/// A mount the process makes after a test's namespace was copied is
+/// missing from that copy (nothing propagates into it here): the next test
+/// gets a new copy, and sees the mount.
+fn process_mounts() -> Result<(), String> {
+    privileged()?;
+    private_mounts()?;
+    let first = run_seeing(|| ())?;
+    tmpfs("left-by-the-process", "/tmp")?;
+    let (tx, rx) = mpsc::channel();
+    let ran = run_seeing(move || {
+        let mounts = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap();
+        tx.send(mounts.contains("left-by-the-process")).unwrap();
+    });
+    nix::mount::umount("/tmp").map_err(|e| format!("umount /tmp: {e}"))?;
+    let second = ran?;
+    let saw = rx.recv_timeout(PATIENCE).map_err(|e| e.to_string())?;
+    check(saw && second.mnt != first.mnt, || {
+        format!("the test after the process mounted /tmp saw it: {saw}; {first:?} then {second:?}")
+    })
+}
+
+/// In a chroot, a test's root is the chroot: entering a kept namespace
+/// would put its thread at the namespace's real root, so none is kept.
+fn chrooted() -> Result<(), String> {
+    privileged()?;
+    private_mounts()?;
+    // On a tmpfs of this process's own, so that nothing is left on the host.
+    tmpfs("chroot-base", "/tmp")?;
+    let dir = "/tmp/root".to_owned();
+    std::fs::create_dir(&dir).map_err(|e| format!("mkdir {dir}: {e}"))?;
+    nix::mount::mount(
+        Some("/"),
+        dir.as_str(),
+        None::<&str>,
+        nix::mount::MsFlags::MS_BIND | nix::mount::MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| format!("mount --rbind / {dir}: {e}"))?;
+    // What only the chroot has: a tmpfs on its /mnt with a file.
+    tmpfs("chroot-only", &format!("{dir}/mnt"))?;
+    std::fs::write(format!("{dir}/mnt/inside"), "x").map_err(|e| e.to_string())?;
+    nix::unistd::chroot(dir.as_str()).map_err(|e| format!("chroot {dir}: {e}"))?;
+    std::env::set_current_dir("/").map_err(|e| e.to_string())?;
+    for test in ["first", "second", "third"] {
+        let (tx, rx) = mpsc::channel();
+        run_seeing(move || {
+            tx.send(std::path::Path::new("/mnt/inside").exists())
+                .unwrap()
+        })?;
+        let inside = rx.recv_timeout(PATIENCE).map_err(|e| e.to_string())?;
+        check(inside, || format!("the {test} test is not in the chroot"))?;
+    }
+    Ok(())
 }

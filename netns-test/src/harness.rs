@@ -366,15 +366,15 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
             }
             None => None,
         };
-        let (ran, private) = match limit {
+        let (ran, private, given) = match limit {
             None => {
                 let private = run_netns::make_private();
                 let ran = watched(options, snapshot, &ns, &given, body);
-                (Ok(ran), Some(private))
+                (Ok(ran), Some(private), Some(given))
             }
             Some(limit) => {
                 let ran = within(limit, options, snapshot, &ns, Arc::new(given), body);
-                (ran, None)
+                (ran, None, None)
             }
         };
         if let Some(recording) = recording {
@@ -384,6 +384,9 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
                     .map_or(true, |ran| fails_the_test(options, ran)),
             );
         }
+        // The test's network and namespace go before its mount namespace
+        // may go on to another test.
+        drop((given, ns));
         if let Some(private) = private {
             private.release(ran.as_ref().is_ok_and(passed));
         }
@@ -575,10 +578,11 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
             let ran = watched(options, snapshot, &own, &*shared, body);
             let passed = passed(&ran);
             // Let go of the network and namespace before answering, so that
-            // the harness, not this thread, drops them last.
+            // the harness, not this thread, drops them last; and of the
+            // mount namespace, so that the next test may have it.
             drop((own, shared));
-            let _ = done.send(ran);
             private.release(passed);
+            let _ = done.send(ran);
         })
         .map_err(|e| format!("cannot start the body's thread: {e}"))?;
     match outcome.recv_timeout(limit) {

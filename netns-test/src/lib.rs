@@ -323,13 +323,14 @@
 //! the test reaches the host. The host's `/run/netns` is never read or
 //! written, as root or not, and what the test pinned there goes with it.
 //! A mount namespace that a test leaves exactly as it found it (the body
-//! passed; nothing was mounted or unmounted in it; `/run/netns` is still
-//! empty and unchanged; no thread or child process the body started is
-//! still alive) is handed on to a later test of the same process instead
-//! of being torn down: copying every mount and unmounting them again costs
-//! the kernel a quarter of a test. A process a test left running after
-//! detaching from it (a daemon that forked twice) is the one thing this
-//! cannot see: it would share `/run/netns` with a later test.
+//! returned success; nothing was mounted or unmounted in it; `/run/netns`
+//! is still empty and unchanged; no thread or child process the body
+//! started is still alive) is handed on to a later test of the same
+//! process instead of being torn down: copying every mount and unmounting
+//! them again costs the kernel a quarter of a test. What that cannot see
+//! is a process the body left running after it detached from the test
+//! process (a daemon that forked twice): it would share `/run/netns` with
+//! a later test.
 //! On a host without `/run/netns`, the test's `/run` is a tmpfs holding the
 //! host's `/run` entries (bound back in place) and an empty `netns`. Where
 //! mounting is refused (a container profile that denies `mount`), the test

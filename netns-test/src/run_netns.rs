@@ -25,34 +25,42 @@
 //!
 //! Copying a mount namespace and tearing it down again costs a quarter of a
 //! test's time (the kernel copies every mount of the process's, and
-//! unmounts every one again). So a mount namespace that a test leaves
-//! exactly as it found it is kept for a later test of the same process
-//! ([`Private::release`]): the body passed; nothing was mounted or
-//! unmounted in it meanwhile (its `mountinfo` polls quiet); `/run/netns` is
-//! unchanged (the same empty tmpfs root, its size, mode, owner and times);
-//! no thread the body started still shares the body thread's filesystem
-//! context (`setns` into a mount namespace refuses a thread that shares
-//! it); and no child process the body started, nor an orphan handed to the
-//! main thread, is alive. A later test enters it with `setns` (after its
-//! own `unshare(CLONE_FS)`, and going back to the working directory),
-//! which costs next to nothing. What this cannot see: a process the body
-//! left running after it detached from the test process (a daemon that
-//! forked twice) would share `/run/netns` with the later test; and a
-//! change of mount propagation alone (`mount --make-private`) raises no
-//! event, so a later test might not see host mounts made during it.
+//! unmounts every one again). So a test's mount namespace is kept for a
+//! later test of the same process ([`Private::release`]) when the body
+//! returned success and left it as it found it: no thread the body started
+//! still shares the body thread's filesystem context (`setns` into a mount
+//! namespace refuses a thread that shares it); no child process the body
+//! started, nor an orphan handed to the main thread, is alive; nothing was
+//! mounted or unmounted in it (its `mountinfo` polls quiet); and
+//! `/run/netns` is the same empty tmpfs root, with the same size, mode,
+//! owner, times and no extended attributes. A later test takes one only if
+//! its thread has the same root (mount and inode of `/`: the same mount
+//! namespace, no other chroot) and nothing was mounted where it was copied
+//! from since (a mount the process made afterwards would be missing from
+//! it where mounts do not propagate). It enters it with `setns` (after
+//! `unshare(CLONE_FS)`), goes back to its working directory, and costs
+//! next to nothing.
+//!
+//! What this does not see: a process the body left running after it
+//! detached from the test process (a daemon that forked twice), or a
+//! thread of the body's that unshared its own filesystem context and stays
+//! in the namespace, would share `/run/netns` with the later test; a change
+//! of mount propagation alone (`mount --make-private`) raises no event.
 //!
 //! Where mounting is refused (an AppArmor or seccomp profile that denies
 //! `mount`, no `/run` at all), the test runs all the same, with the
 //! process's `/run/netns`, and a line on stderr says so once.
 
-use std::ffi::OsStr;
+use std::ffi::{CStr, OsStr};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::ptr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
@@ -61,16 +69,18 @@ use nix::sched::{CloneFlags, setns, unshare};
 
 const RUN: &str = "/run";
 const RUN_NETNS: &str = "/run/netns";
+const RUN_NETNS_C: &CStr = c"/run/netns";
 
 /// Moves the calling thread into a mount namespace of its own where
 /// `/run/netns` is an empty, writable tmpfs: one a test left as it found
 /// it, or a new one; see the module docs. Where that cannot be done, says
 /// so once and leaves the thread as it is.
 pub(crate) fn make_private() -> Private {
-    if let Some(kept) = take_kept() {
+    let root = RootKey::here();
+    if let Some(kept) = root.and_then(take_kept) {
         match enter(&kept) {
             Ok(true) => return Private(Some(kept)),
-            // Still where it was: make a new one instead.
+            // Where it was: make a new one instead.
             Ok(false) => {}
             Err(why) => {
                 note(&why);
@@ -78,8 +88,12 @@ pub(crate) fn make_private() -> Private {
             }
         }
     }
+    // What a later test will need to tell whether this one's namespace
+    // suits it: opened before the thread leaves its namespace (a test in
+    // ten or so pays for these).
+    let source = root.and_then(Source::here);
     match try_make_private() {
-        Ok(()) => Private(Kept::here()),
+        Ok(()) => Private(source.and_then(Kept::here)),
         Err(why) => {
             note(&why);
             Private(None)
@@ -108,7 +122,8 @@ pub(crate) struct Private(Option<Kept>);
 impl Private {
     /// Keeps the mount namespace for a later test if the body `passed` and
     /// left it as it found it (see the module docs). Called last on the
-    /// thread that [`make_private`] moved: it may move that thread's root
+    /// thread that [`make_private`] moved, after everything of the test's
+    /// that might use the namespace is gone: it may move that thread's root
     /// and working directory.
     pub(crate) fn release(mut self, passed: bool) {
         if let Some(kept) = self.0.take() {
@@ -119,7 +134,8 @@ impl Private {
     }
 }
 
-/// A test's mount namespace, and what tells whether a test changed it.
+/// A test's mount namespace, and what tells whether another test may have
+/// it.
 struct Kept {
     /// The mount namespace.
     ns: OwnedFd,
@@ -128,9 +144,62 @@ struct Kept {
     mounts: File,
     /// `/run/netns`, as the test found it.
     run_netns: Stamp,
-    /// The process that made it: a forked child must not share its
-    /// parent's.
+    /// The namespace it was copied from.
+    source: Source,
+    /// The process that made it and its fork generation: a forked child
+    /// must not share its parent's.
     pid: u32,
+    generation: u64,
+}
+
+/// The mount namespace a test's was copied from: only a test whose thread
+/// is there (with the same root) may have the copy, and only while nothing
+/// was mounted there since (a mount made after the copy would be missing
+/// from it where mounts do not propagate, e.g. in the process's own mount
+/// namespace inside a user namespace).
+struct Source {
+    /// The calling thread's root when the copy was made.
+    root: RootKey,
+    /// The namespace itself, to go back to.
+    ns: OwnedFd,
+    /// Its `mountinfo`, polled for mounts made since the copy.
+    mounts: File,
+}
+
+impl Source {
+    /// The calling thread's mount namespace, whose root is `root`.
+    fn here(root: RootKey) -> Option<Source> {
+        Some(Source {
+            root,
+            ns: File::open("/proc/thread-self/ns/mnt").ok()?.into(),
+            mounts: File::open("/proc/thread-self/mountinfo").ok()?,
+        })
+    }
+}
+
+/// A root directory: the mount it is on and its inode. Two threads with the
+/// same key are in the same mount namespace with the same root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RootKey {
+    mount: u64,
+    dev: (u32, u32),
+    ino: u64,
+}
+
+impl RootKey {
+    /// The calling thread's (`statx("/")`, with the mount id of Linux 5.8).
+    fn here() -> Option<RootKey> {
+        // SAFETY: `statx` is plain old data for which all-zero bytes are valid.
+        let mut st: libc::statx = unsafe { std::mem::zeroed() };
+        let mask = libc::STATX_INO | libc::STATX_MNT_ID;
+        // SAFETY: a NUL-terminated path and a buffer we own, which outlives the call.
+        let rc = unsafe { libc::statx(libc::AT_FDCWD, c"/".as_ptr(), 0, mask, &raw mut st) };
+        (rc == 0 && st.stx_mask & mask == mask).then_some(RootKey {
+            mount: st.stx_mnt_id,
+            dev: (st.stx_dev_major, st.stx_dev_minor),
+            ino: st.stx_ino,
+        })
+    }
 }
 
 /// What a change to an empty directory's inode would show in.
@@ -145,11 +214,16 @@ struct Stamp {
     size: u64,
     mtime: (i64, i64),
     ctime: (i64, i64),
+    /// Whether it has extended attributes (a default ACL among them).
+    xattrs: bool,
 }
 
 impl Stamp {
-    fn of(path: &str) -> Option<Stamp> {
-        let meta = std::fs::symlink_metadata(path).ok()?;
+    fn of(path: &CStr) -> Option<Stamp> {
+        let meta = std::fs::symlink_metadata(OsStr::from_bytes(path.to_bytes())).ok()?;
+        // SAFETY: a NUL-terminated path; a null buffer of size 0 asks only
+        // for the size of the list.
+        let xattrs = unsafe { libc::llistxattr(path.as_ptr(), ptr::null_mut(), 0) };
         Some(Stamp {
             dev: meta.dev(),
             ino: meta.ino(),
@@ -160,33 +234,39 @@ impl Stamp {
             size: meta.size(),
             mtime: (meta.mtime(), meta.mtime_nsec()),
             ctime: (meta.ctime(), meta.ctime_nsec()),
+            xattrs: xattrs != 0,
         })
     }
 }
 
 impl Kept {
-    /// The calling thread's mount namespace, just made private.
-    fn here() -> Option<Kept> {
-        let ns = File::open("/proc/thread-self/ns/mnt").ok()?.into();
-        let mounts = File::open("/proc/thread-self/mountinfo").ok()?;
+    /// The calling thread's mount namespace, just made private as a copy of
+    /// `source`.
+    fn here(source: Source) -> Option<Kept> {
         Some(Kept {
-            ns,
-            mounts,
-            run_netns: Stamp::of(RUN_NETNS)?,
+            ns: File::open("/proc/thread-self/ns/mnt").ok()?.into(),
+            mounts: File::open("/proc/thread-self/mountinfo").ok()?,
+            run_netns: Stamp::of(RUN_NETNS_C)?,
+            source,
             pid: std::process::id(),
+            generation: GENERATION.load(Ordering::Acquire),
         })
     }
 
     /// Whether the test that used it left it as it found it; see the
-    /// module docs.
+    /// module docs. The thread must be alone first: a thread still running
+    /// could change what the rest reads. And `setns` puts the calling
+    /// thread at the namespace's root, where `/run/netns` is read: in a
+    /// chroot, that is not the test's `/run/netns`, so a chrooted test's
+    /// namespace is never kept (entering it would take the next test out of
+    /// its chroot).
     fn as_found(&self) -> bool {
-        !mounted_since(&self.mounts)
-            && Stamp::of(RUN_NETNS) == Some(self.run_netns)
-            && alone_in_it(&self.ns)
+        alone_in_it(&self.ns)
             && no_child_alive()
+            && !mounted_since(&self.mounts)
+            && Stamp::of(RUN_NETNS_C) == Some(self.run_netns)
     }
 }
-
 /// Whether anything was mounted or unmounted in the namespace since the
 /// last poll of its `mountinfo`.
 fn mounted_since(mounts: &File) -> bool {
@@ -259,36 +339,71 @@ static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
 /// At most this many are kept: about as many as tests run at once.
 const MAX_KEPT: usize = 64;
 
-fn take_kept() -> Option<Kept> {
+/// Bumped in every child `fork` makes, so that a child leaves its parent's
+/// kept namespaces alone (the process-id check covers a raw `clone`).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+// Registered before `main`, while the process is single-threaded, so that
+// no fork can come before it.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static REGISTER_FORK_HANDLER: extern "C" fn() = register_fork_handler;
+
+extern "C" fn register_fork_handler() {
+    // SAFETY: the handler only bumps an atomic, which is async-signal-safe as
+    // code running in a forked child must be. Failing (ENOMEM) leaves the
+    // process-id check.
+    unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+}
+
+unsafe extern "C" fn forked() {
+    GENERATION.fetch_add(1, Ordering::Release);
+}
+
+/// Whether `kept` was made by this process, not one it was forked from.
+fn ours(kept: &Kept) -> bool {
+    kept.pid == std::process::id() && kept.generation == GENERATION.load(Ordering::Acquire)
+}
+
+/// A kept namespace for a thread whose root is `root`, if there is one.
+fn take_kept(root: RootKey) -> Option<Kept> {
     let mut kept = KEPT.try_lock().ok()?;
-    let pid = std::process::id();
     // A forked child's are its parent's, still in use there.
-    kept.retain(|k| k.pid == pid);
-    kept.pop()
+    kept.retain(ours);
+    let at = kept.iter().rposition(|k| k.source.root == root)?;
+    Some(kept.swap_remove(at))
 }
 
 fn keep(kept: Kept) {
     if let Ok(mut all) = KEPT.try_lock() {
-        if kept.pid == std::process::id() && all.len() < MAX_KEPT {
+        if ours(&kept) && all.len() < MAX_KEPT {
             all.push(kept);
         }
     }
 }
 
-/// Moves the calling thread into `kept`: `Ok(false)` if it could not and
-/// is where it was, `Err` if it moved but cannot go back to its working
-/// directory.
+/// Moves the calling thread into `kept`, with its working directory:
+/// `Ok(false)` if it could not, or if `kept` is stale, and the thread is
+/// where it was; `Err` if it is stranded in neither.
 fn enter(kept: &Kept) -> Result<bool, String> {
-    // (A mount made while it waited shows at `release`, which then lets it
-    // go.)
+    // A mount made where it was copied from since is missing from it.
+    if mounted_since(&kept.source.mounts) {
+        return Ok(false);
+    }
     let Ok(cwd) = std::env::current_dir() else {
         return Ok(false);
     };
     if unshare(CloneFlags::CLONE_FS).is_err() || setns(&kept.ns, CloneFlags::CLONE_NEWNS).is_err() {
         return Ok(false);
     }
+    if std::env::set_current_dir(&cwd).is_ok() {
+        return Ok(true);
+    }
+    // Back where it came from, and to the working directory it had there.
+    setns(&kept.source.ns, CloneFlags::CLONE_NEWNS)
+        .map_err(|e| format!("setns back to the process's mount namespace: {e}"))?;
     std::env::set_current_dir(&cwd)
-        .map(|()| true)
+        .map(|()| false)
         .map_err(|e| format!("chdir back to {}: {e}", cwd.display()))
 }
 
