@@ -136,6 +136,14 @@ unsafe extern "C" fn forked() {
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
+/// A number that every child `fork` makes sees bumped: what was made under
+/// another number belongs to a process this one was forked from. (netns-test
+/// keeps its test mount namespaces by it.)
+pub fn fork_generation() -> u64 {
+    std::hint::black_box(&REGISTER_FORK_HANDLER);
+    GENERATION.load(Ordering::Acquire)
+}
+
 impl Table {
     fn new(generation: u64, pid: u32) -> Table {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

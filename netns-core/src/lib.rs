@@ -76,3 +76,9 @@ pub use userns::{enter_user_namespace, has_cap_sys_admin};
 pub use worker::Worker;
 
 pub use errno::Errno;
+
+/// For netns-test only: not part of the API, and may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::factory::fork_generation;
+}

@@ -60,9 +60,10 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::ptr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
+use netns_core::__private::fork_generation;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, setns, unshare};
@@ -249,7 +250,7 @@ impl Kept {
             run_netns: Stamp::of(RUN_NETNS_C)?,
             source,
             pid: std::process::id(),
-            generation: GENERATION.load(Ordering::Acquire),
+            generation: fork_generation(),
         })
     }
 
@@ -339,30 +340,9 @@ static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
 /// At most this many are kept: about as many as tests run at once.
 const MAX_KEPT: usize = 64;
 
-/// Bumped in every child `fork` makes, so that a child leaves its parent's
-/// kept namespaces alone (the process-id check covers a raw `clone`).
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-
-// Registered before `main`, while the process is single-threaded, so that
-// no fork can come before it.
-#[used]
-#[unsafe(link_section = ".init_array")]
-static REGISTER_FORK_HANDLER: extern "C" fn() = register_fork_handler;
-
-extern "C" fn register_fork_handler() {
-    // SAFETY: the handler only bumps an atomic, which is async-signal-safe as
-    // code running in a forked child must be. Failing (ENOMEM) leaves the
-    // process-id check.
-    unsafe { libc::pthread_atfork(None, None, Some(forked)) };
-}
-
-unsafe extern "C" fn forked() {
-    GENERATION.fetch_add(1, Ordering::Release);
-}
-
 /// Whether `kept` was made by this process, not one it was forked from.
 fn ours(kept: &Kept) -> bool {
-    kept.pid == std::process::id() && kept.generation == GENERATION.load(Ordering::Acquire)
+    kept.pid == std::process::id() && kept.generation == fork_generation()
 }
 
 /// A kept namespace for a thread whose root is `root`, if there is one.
