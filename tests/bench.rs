@@ -340,14 +340,19 @@ fn suite() {
     let names = test_names(&plain);
     // The three the target compares, interleaved round by round, so that
     // the machine's drift touches them alike (it moves a run by 10% and
-    // more from one minute to the next here).
+    // more from one minute to the next here); each after a pause in which
+    // the kernel frees the last one's 200 namespaces, which would otherwise
+    // land on whichever runs next.
+    let quiet = || std::thread::sleep(Duration::from_millis(300));
     let (mut netns_times, mut floor_times, mut bare_times) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..15 {
         for (binary, times) in [(&netns, &mut netns_times), (&floor_suite, &mut floor_times)] {
+            quiet();
             let started = Instant::now();
             assert!(run_binary(binary), "a suite run failed");
             times.push(started.elapsed());
         }
+        quiet();
         let started = Instant::now();
         assert!(bare_suite(names.len(), parallel));
         bare_times.push(started.elapsed());

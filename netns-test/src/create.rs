@@ -46,6 +46,9 @@ pub(crate) fn patiently(
                     && !refused(&error)
                     && started.elapsed() < patience =>
             {
+                // The limit is reached: spares would hold namespaces the
+                // tests need.
+                crate::spare::retire();
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(100));
             }

@@ -12,7 +12,7 @@ use crate::create::{create_here, refused};
 use crate::mode::{Mode, NEVER_RAN, startup};
 #[cfg(feature = "network")]
 use crate::network::{Network, NetworkBuilder};
-use crate::{capture, run_netns, settings, snapshot};
+use crate::{capture, run_netns, settings, snapshot, spare};
 
 /// The environment variable that decides what a test does where network
 /// namespaces are unavailable: `fail` (the default) or `skip`. Any other
@@ -324,6 +324,7 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
     let Some(startup) = startup() else {
         return setup_failed(options, NEVER_RAN.to_owned());
     };
+    spare::test_starts();
     if let Mode::Unavailable(error) = &startup.mode {
         return unavailable(options, policy, &startup.mode, error);
     }
@@ -333,15 +334,19 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
             return setup_failed(options, format!("cannot read the host's cookie: {error}"));
         }
     };
-    // The body's thread creates the test's namespace on the spot and moves
-    // into it (`NetNs::enter_new`): `NetNs::new` + `NetNs::run`'s promise (a
-    // new namespace, a fresh thread in it that ends with the test, the
-    // caller never moves) at the cost of one `unshare`, with no helper
-    // thread to hand the namespace over.
+    // The body's thread enters a namespace made for it ahead of time (see
+    // `spare`), or creates one on the spot and moves into it
+    // (`NetNs::enter_new`): `NetNs::new` + `NetNs::run`'s promise (a new
+    // namespace, a fresh thread in it that ends with the test, the caller
+    // never moves), with the creation off the test's path where it can be.
     let ran = on_fresh_thread(|| -> Result<ExitCode, Failure> {
-        let ns = create_here(options.loopback).map_err(Failure::Create)?;
-        // Read right after the `unshare`, from a socket this thread made:
-        // the cookie of the namespace the body will run in.
+        let ns = match options.loopback.then(spare::take).flatten() {
+            Some(spare) => enter_spare(spare)?,
+            None => create_here(options.loopback).map_err(Failure::Create)?,
+        };
+        // The cookie of the namespace the body will run in, read right after
+        // the `unshare` by the thread that made it (for a spare, checked
+        // against this thread's own above).
         let inside = ns
             .cookie()
             .map_err(|error| Failure::Harness(format!("cannot read its cookie: {error}")))?;
@@ -408,6 +413,7 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
             return setup_failed(options, format!("cannot start the test's thread: {error}"));
         }
     };
+    spare::test_ended();
     match get_netns_cookie() {
         Ok(after) if after == host => code,
         Ok(after) => setup_failed(
@@ -418,6 +424,26 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
             options,
             format!("cannot read the cookie after the test: {error}"),
         ),
+    }
+}
+
+/// Moves the calling thread (the body's) into `spare`, a namespace made
+/// ahead of time for it (see [`spare`]), and checks by cookie that it is
+/// there.
+fn enter_spare(spare: NetNs) -> Result<NetNs, Failure> {
+    nix::sched::setns(&spare, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|errno| {
+        Failure::Harness(format!(
+            "cannot enter the namespace made for it: setns: {errno}"
+        ))
+    })?;
+    let here = get_netns_cookie()
+        .map_err(|error| Failure::Harness(format!("cannot read its cookie: {error}")))?;
+    match spare.cookie() {
+        Ok(cookie) if cookie == here => Ok(spare),
+        Ok(cookie) => Err(Failure::Harness(format!(
+            "the body's thread is not in the namespace made for it: cookie {here}, not {cookie}"
+        ))),
+        Err(error) => Err(Failure::Harness(format!("cannot read its cookie: {error}"))),
     }
 }
 

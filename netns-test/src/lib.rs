@@ -20,6 +20,11 @@
 //! its namespace's cookie differs from the host's (read once, before `main`)
 //! and equals the new handle's. After it, the namespace is closed, and the
 //! harness checks that libtest's thread never left the host namespace.
+//! In a process that runs tests one after another, a test's namespace is
+//! made ahead of time, while the tests before it run (two are kept ready,
+//! each for one test), so that its creation is off the test's path where a
+//! core is idle: with `--test-threads=1`, a suite runs faster than one
+//! whose tests create their namespaces themselves.
 //!
 //! # Signatures
 //!
@@ -356,7 +361,8 @@
 //! ```
 //!
 //! — plus, in the macro's version: the user namespace set up before `main`,
-//! the host's settings reset, a private `/run/netns`, the retry on
+//! the host's settings reset, a private `/run/netns`, namespaces made
+//! ahead of time, the retry on
 //! `ENOSPC`, the checks on both sides of the body, the
 //! actionable failure or skip where namespaces are unavailable, `Result`
 //! bodies with non-`Send` errors, and async runtimes inside the namespace.
@@ -402,6 +408,7 @@ mod run_netns;
 mod runtime;
 mod settings;
 mod snapshot;
+mod spare;
 
 pub use capture::{CAPTURE_DIR_ENV, CAPTURE_ENV};
 pub use harness::{TIMEOUT_ENV, UNSUPPORTED_ENV, skip};
@@ -422,5 +429,6 @@ pub mod __private {
     #[cfg(feature = "tokio")]
     pub use crate::runtime::{Flavor, block_on};
     pub use crate::settings::expected as expected_settings;
+    pub use crate::spare::ready as spares_ready;
     pub use netns_core::NetNs;
 }

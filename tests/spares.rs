@@ -1,0 +1,172 @@
+//! A test's namespace made ahead of time (netns-test's spares): from a
+//! process's third test on, a test whose `lo` is up enters a brand-new
+//! namespace made while the tests before it ran; a process that runs one
+//! test makes none, a test without `lo` makes its own, and a forked child
+//! never takes its parent's.
+//!
+//! Each scenario is a whole single-threaded process (see
+//! `netns_tests::scenarios`), so that what it counts is its own.
+
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use netns_core::{enter_user_namespace, get_netns_cookie, has_cap_sys_admin};
+use netns_test::__private::{Options, run, spares_ready};
+use netns_tests::bounded::PATIENCE;
+use netns_tests::scenarios::{self, Scenario, check};
+
+const SCENARIOS: &[Scenario] = &[
+    (
+        "later_tests_enter_a_namespace_made_for_them",
+        later_tests_take_one,
+    ),
+    ("a_process_that_runs_one_test_makes_none", one_test),
+    ("a_test_without_loopback_makes_its_own", without_loopback),
+    ("a_forked_child_never_takes_its_parents", forked_child),
+];
+
+fn main() {
+    scenarios::main(SCENARIOS)
+}
+
+fn privileged() -> Result<(), String> {
+    if !has_cap_sys_admin().map_err(|e| e.to_string())? {
+        enter_user_namespace().map_err(|e| e.to_string())?;
+    }
+    netns_test::init();
+    Ok(())
+}
+
+/// What a body saw: its namespace's cookie and whether `lo` was up.
+fn run_seeing(loopback: bool) -> Result<(u64, bool), String> {
+    let options = Options {
+        loopback,
+        should_panic: None,
+        timeout: None,
+        capture: false,
+    };
+    let (tx, rx) = mpsc::channel();
+    let code = run(options, move |_| {
+        let lo_up = std::fs::read_to_string("/sys/class/net/lo/operstate").is_ok()
+            && std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| std::net::TcpStream::connect(l.local_addr()?))
+                .is_ok();
+        tx.send((get_netns_cookie().unwrap(), lo_up)).unwrap();
+    });
+    check(code == ExitCode::SUCCESS, || "the test failed".to_owned())?;
+    rx.recv_timeout(PATIENCE)
+        .map_err(|e| format!("the body never reported: {e}"))
+}
+
+/// The spares' cookies once as many as `want` are ready (within 5 s).
+fn ready(want: usize) -> Result<Vec<u64>, String> {
+    let started = Instant::now();
+    loop {
+        let ready = spares_ready();
+        if ready.len() >= want {
+            return Ok(ready);
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            return Err(format!(
+                "{} spares ready after 5 s, not {want}",
+                ready.len()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn later_tests_take_one() -> Result<(), String> {
+    privileged()?;
+    let host = get_netns_cookie().map_err(|e| e.to_string())?;
+    // The second test starts the helper.
+    run_seeing(true)?;
+    run_seeing(true)?;
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let spares = ready(2)?;
+        let (cookie, lo_up) = run_seeing(true)?;
+        check(spares.contains(&cookie) && lo_up && cookie != host, || {
+            format!("a test got namespace {cookie} (lo up: {lo_up}); the spares were {spares:?}")
+        })?;
+        check(!seen.contains(&cookie), || {
+            format!("namespace {cookie} went to two tests")
+        })?;
+        seen.push(cookie);
+    }
+    Ok(())
+}
+
+fn one_test() -> Result<(), String> {
+    privileged()?;
+    run_seeing(true)?;
+    std::thread::sleep(Duration::from_millis(100));
+    let helpers = std::fs::read_dir("/proc/self/task")
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.trim() == "netns-spares")
+        })
+        .count();
+    check(helpers == 0 && spares_ready().is_empty(), || {
+        format!(
+            "after one test: {helpers} helper, {:?} spares",
+            spares_ready()
+        )
+    })
+}
+
+fn without_loopback() -> Result<(), String> {
+    privileged()?;
+    run_seeing(true)?;
+    run_seeing(true)?;
+    let spares = ready(2)?;
+    let (cookie, lo_up) = run_seeing(false)?;
+    check(!spares.contains(&cookie) && !lo_up, || {
+        format!("a test without loopback got {cookie} (lo up: {lo_up}); spares {spares:?}")
+    })
+}
+
+fn forked_child() -> Result<(), String> {
+    privileged()?;
+    run_seeing(true)?;
+    run_seeing(true)?;
+    let spares = ready(2)?;
+    // SAFETY: the child runs a test and exits without returning; glibc's
+    // allocator is fork-safe, and the harness takes nothing with a lock a
+    // thread of the parent might hold.
+    let child = match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
+        nix::unistd::ForkResult::Child => {
+            let code = match run_seeing(true) {
+                Ok((cookie, _)) if !spares.contains(&cookie) => 0,
+                Ok((cookie, _)) => {
+                    eprintln!("the child's test got its parent's spare {cookie}");
+                    1
+                }
+                Err(why) => {
+                    eprintln!("{why}");
+                    1
+                }
+            };
+            // SAFETY: ends the child without the parent's exit handlers.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => child,
+    };
+    let ended = netns_tests::bounded::ended_within(child.as_raw().unsigned_abs(), PATIENCE);
+    if !matches!(ended, Ok(true)) {
+        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
+    }
+    let status = nix::sys::wait::waitpid(child, None).map_err(|e| e.to_string())?;
+    check(
+        matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)),
+        || format!("the child ended with {status:?}; its message is above"),
+    )?;
+    // The parent's are still the parent's.
+    let (cookie, _) = run_seeing(true)?;
+    check(spares.contains(&cookie), || {
+        format!("the parent's test got {cookie}, not one of its spares {spares:?}")
+    })
+}
