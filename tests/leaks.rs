@@ -95,33 +95,28 @@ fn test_threads() -> usize {
         .count()
 }
 
-/// `count()` once it reads the same twice 20 ms apart (up to 2 s): the
-/// helper that keeps namespaces ready makes them within milliseconds of a
-/// test's end.
-fn steady(count: fn() -> usize) -> usize {
-    let started = std::time::Instant::now();
-    let mut last = count();
-    while started.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(20));
-        let now = count();
-        if now == last {
-            return now;
-        }
-        last = now;
-    }
-    last
-}
-
 /// `count()` once threads that were just joined have gone: join returns
 /// when the kernel clears a thread's tid, a little before the task leaves
 /// `/proc/self/task`. Waits (up to 2 s) until it has stopped falling.
 fn settled(count: fn() -> usize) -> usize {
+    read_until(count, |last, now| now >= last)
+}
+
+/// `count()` once it reads the same twice 20 ms apart (up to 2 s): the
+/// helper that keeps namespaces ready makes them within milliseconds of a
+/// test's end.
+fn steady(count: fn() -> usize) -> usize {
+    read_until(count, |last, now| now == last)
+}
+
+/// `count()` every 20 ms until `done(last, now)`, for up to 2 s.
+fn read_until(count: fn() -> usize, done: fn(usize, usize) -> bool) -> usize {
     let started = std::time::Instant::now();
     let mut last = count();
     while started.elapsed() < Duration::from_secs(2) {
         std::thread::sleep(Duration::from_millis(20));
         let now = count();
-        if now >= last {
+        if done(last, now) {
             return now;
         }
         last = now;

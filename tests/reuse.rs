@@ -282,35 +282,12 @@ fn left_something() -> Result<(), String> {
 fn forked_child() -> Result<(), String> {
     privileged()?;
     let first = run_seeing(|| ())?;
-    // SAFETY: this process is single-threaded (its tests' threads have
-    // ended), and the child exits without returning.
-    let child = match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
-        nix::unistd::ForkResult::Child => {
-            let code = match run_seeing(|| ()) {
-                Ok(seen) if seen.mnt != first.mnt => 0,
-                Ok(seen) => {
-                    eprintln!("the child's test got its parent's namespace: {seen:?}");
-                    1
-                }
-                Err(why) => {
-                    eprintln!("{why}");
-                    1
-                }
-            };
-            // SAFETY: ends the child without the parent's exit handlers.
-            unsafe { libc::_exit(code) }
-        }
-        nix::unistd::ForkResult::Parent { child } => child,
-    };
-    let ended = netns_tests::bounded::ended_within(child.as_raw().unsigned_abs(), PATIENCE);
-    if !matches!(ended, Ok(true)) {
-        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
-    }
-    let status = nix::sys::wait::waitpid(child, None).map_err(|e| e.to_string())?;
-    check(
-        matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)),
-        || format!("the child ended with {status:?}; its message is above"),
-    )?;
+    scenarios::in_child(|| {
+        let seen = run_seeing(|| ())?;
+        check(seen.mnt != first.mnt, || {
+            format!("the child's test got its parent's namespace: {seen:?}")
+        })
+    })?;
     // The parent's is still there for the parent.
     let after = run_seeing(|| ())?;
     check(after.mnt == first.mnt, || {

@@ -59,11 +59,15 @@ pub fn main(scenarios: &[Scenario]) -> ! {
     std::process::exit(if failed == 0 { 0 } else { 1 })
 }
 
-/// Runs `scenario` in a forked child and returns its verdict; kills it if
-/// it has not ended after [`SCENARIO_PATIENCE`].
-fn in_child(scenario: fn() -> Result<(), String>) -> Result<(), String> {
+/// Runs `scenario` in a forked child and returns its verdict (its message,
+/// if it failed, is on stderr); kills it if it has not ended after
+/// [`SCENARIO_PATIENCE`]. Scenarios use it too, for what a forked child of
+/// a test process does.
+pub fn in_child(scenario: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
     // SAFETY: the runner's process never starts a thread (scenarios run only
-    // in children), so the child is a complete single-threaded copy.
+    // in children), so the child is a complete single-threaded copy; a
+    // scenario forks when its own threads have ended, and glibc's allocator
+    // is fork-safe.
     match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
         ForkResult::Child => {
             let code = match scenario() {

@@ -134,36 +134,12 @@ fn forked_child() -> Result<(), String> {
     run_seeing(true)?;
     run_seeing(true)?;
     let spares = ready(2)?;
-    // SAFETY: the child runs a test and exits without returning; glibc's
-    // allocator is fork-safe, and the harness takes nothing with a lock a
-    // thread of the parent might hold.
-    let child = match unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {e}"))? {
-        nix::unistd::ForkResult::Child => {
-            let code = match run_seeing(true) {
-                Ok((cookie, _)) if !spares.contains(&cookie) => 0,
-                Ok((cookie, _)) => {
-                    eprintln!("the child's test got its parent's spare {cookie}");
-                    1
-                }
-                Err(why) => {
-                    eprintln!("{why}");
-                    1
-                }
-            };
-            // SAFETY: ends the child without the parent's exit handlers.
-            unsafe { libc::_exit(code) }
-        }
-        nix::unistd::ForkResult::Parent { child } => child,
-    };
-    let ended = netns_tests::bounded::ended_within(child.as_raw().unsigned_abs(), PATIENCE);
-    if !matches!(ended, Ok(true)) {
-        let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL);
-    }
-    let status = nix::sys::wait::waitpid(child, None).map_err(|e| e.to_string())?;
-    check(
-        matches!(status, nix::sys::wait::WaitStatus::Exited(_, 0)),
-        || format!("the child ended with {status:?}; its message is above"),
-    )?;
+    scenarios::in_child(|| {
+        let (cookie, _) = run_seeing(true)?;
+        check(!spares.contains(&cookie), || {
+            format!("the child's test got its parent's spare {cookie}")
+        })
+    })?;
     // The parent's are still the parent's.
     let (cookie, _) = run_seeing(true)?;
     check(spares.contains(&cookie), || {
