@@ -77,7 +77,7 @@ fn no_fd_or_thread_leaks() -> Result<(), String> {
 /// This process's fds but those of the namespaces netns-test keeps ready
 /// for the next tests (see its `spare` module), which come and go.
 fn own_fds() -> usize {
-    open_fds() - netns_test::__private::spares_ready().len()
+    open_fds() - netns_test::__private::spares_ready().0.len()
 }
 
 /// This process's threads but netns-core's and netns-test's helpers, which

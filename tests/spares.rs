@@ -1,8 +1,8 @@
 //! A test's namespace made ahead of time (netns-test's spares): from a
 //! process's third test on, a test whose `lo` is up enters a brand-new
 //! namespace made while the tests before it ran; a process that runs one
-//! test makes none, a test without `lo` makes its own, and a forked child
-//! never takes its parent's.
+//! test makes none, a test without `lo` makes its own, a forked child never
+//! takes its parent's, and at the namespace limit they are given up.
 //!
 //! Each scenario is a whole single-threaded process (see
 //! `netns_tests::scenarios`), so that what it counts is its own.
@@ -24,6 +24,10 @@ const SCENARIOS: &[Scenario] = &[
     ("a_process_that_runs_one_test_makes_none", one_test),
     ("a_test_without_loopback_makes_its_own", without_loopback),
     ("a_forked_child_never_takes_its_parents", forked_child),
+    (
+        "at_the_namespace_limit_spares_are_given_up",
+        given_up_at_the_limit,
+    ),
 ];
 
 fn main() {
@@ -48,10 +52,9 @@ fn run_seeing(loopback: bool) -> Result<(u64, bool), String> {
     };
     let (tx, rx) = mpsc::channel();
     let code = run(options, move |_| {
-        let lo_up = std::fs::read_to_string("/sys/class/net/lo/operstate").is_ok()
-            && std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| std::net::TcpStream::connect(l.local_addr()?))
-                .is_ok();
+        let lo_up = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| std::net::TcpStream::connect(l.local_addr()?))
+            .is_ok();
         tx.send((get_netns_cookie().unwrap(), lo_up)).unwrap();
     });
     check(code == ExitCode::SUCCESS, || "the test failed".to_owned())?;
@@ -63,7 +66,7 @@ fn run_seeing(loopback: bool) -> Result<(u64, bool), String> {
 fn ready(want: usize) -> Result<Vec<u64>, String> {
     let started = Instant::now();
     loop {
-        let ready = spares_ready();
+        let (ready, _) = spares_ready();
         if ready.len() >= want {
             return Ok(ready);
         }
@@ -84,8 +87,9 @@ fn later_tests_take_one() -> Result<(), String> {
     run_seeing(true)?;
     run_seeing(true)?;
     let mut seen = Vec::new();
-    for _ in 0..5 {
-        let spares = ready(2)?;
+    for round in 0..5 {
+        // One is kept ready until a test takes one, then two.
+        let spares = ready(if round == 0 { 1 } else { 2 })?;
         let (cookie, lo_up) = run_seeing(true)?;
         check(spares.contains(&cookie) && lo_up && cookie != host, || {
             format!("a test got namespace {cookie} (lo up: {lo_up}); the spares were {spares:?}")
@@ -98,31 +102,90 @@ fn later_tests_take_one() -> Result<(), String> {
     Ok(())
 }
 
-fn one_test() -> Result<(), String> {
-    privileged()?;
-    run_seeing(true)?;
-    std::thread::sleep(Duration::from_millis(100));
-    let helpers = std::fs::read_dir("/proc/self/task")
+/// The helper threads now alive.
+fn helpers() -> Result<usize, String> {
+    Ok(std::fs::read_dir("/proc/self/task")
         .map_err(|e| e.to_string())?
         .filter_map(Result::ok)
         .filter(|task| {
             std::fs::read_to_string(task.path().join("comm"))
                 .is_ok_and(|name| name.trim() == "netns-spares")
         })
-        .count();
-    check(helpers == 0 && spares_ready().is_empty(), || {
-        format!(
-            "after one test: {helpers} helper, {:?} spares",
-            spares_ready()
-        )
+        .count())
+}
+
+fn one_test() -> Result<(), String> {
+    privileged()?;
+    run_seeing(true)?;
+    std::thread::sleep(Duration::from_millis(100));
+    let helpers = helpers()?;
+    let (spares, _) = spares_ready();
+    check(helpers == 0 && spares.is_empty(), || {
+        format!("after one test: {helpers} helper, {spares:?} spares")
     })
+}
+
+fn given_up_at_the_limit() -> Result<(), String> {
+    // A user namespace of our own, whose namespace limit we may set.
+    enter_user_namespace().map_err(|e| e.to_string())?;
+    std::fs::write("/proc/sys/user/max_net_namespaces", "8")
+        .map_err(|e| format!("lower max_net_namespaces: {e}"))?;
+    netns_test::init();
+    run_seeing(true)?;
+    run_seeing(true)?;
+    ready(1)?;
+    // A test that holds every namespace it can get, as a network test might
+    // (without `lo`: it leaves the spare where it is).
+    let code = run(
+        Options {
+            loopback: false,
+            should_panic: None,
+            timeout: None,
+            capture: false,
+        },
+        |_| {
+            let mut held = Vec::new();
+            let refused = loop {
+                match netns_core::NetNs::new() {
+                    Ok(ns) if held.len() < 64 => held.push(ns),
+                    Ok(_) => break None,
+                    Err(error) => break error.errno(),
+                }
+            };
+            assert_eq!(
+                refused,
+                Some(netns_core::Errno::ENOSPC),
+                "held {}",
+                held.len()
+            );
+        },
+    );
+    check(code == ExitCode::SUCCESS, || {
+        "the holding test failed".to_owned()
+    })?;
+    // The next test finds them given up, and makes its own.
+    run_seeing(true)?;
+    let started = Instant::now();
+    loop {
+        let (spares, given_up) = spares_ready();
+        let helpers = helpers()?;
+        if given_up && spares.is_empty() && helpers == 0 {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(5) {
+            return Err(format!(
+                "5 s after the limit: given up {given_up}, {spares:?} ready, {helpers} helper"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn without_loopback() -> Result<(), String> {
     privileged()?;
     run_seeing(true)?;
     run_seeing(true)?;
-    let spares = ready(2)?;
+    let spares = ready(1)?;
     let (cookie, lo_up) = run_seeing(false)?;
     check(!spares.contains(&cookie) && !lo_up, || {
         format!("a test without loopback got {cookie} (lo up: {lo_up}); spares {spares:?}")
@@ -133,7 +196,7 @@ fn forked_child() -> Result<(), String> {
     privileged()?;
     run_seeing(true)?;
     run_seeing(true)?;
-    let spares = ready(2)?;
+    let spares = ready(1)?;
     scenarios::in_child(|| {
         let (cookie, _) = run_seeing(true)?;
         check(!spares.contains(&cookie), || {

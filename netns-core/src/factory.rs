@@ -136,6 +136,12 @@ unsafe extern "C" fn forked() {
     GENERATION.fetch_add(1, Ordering::Release);
 }
 
+/// Whether a creation or a parking spot of this process met the namespace
+/// limit (`ENOSPC`); see the module docs.
+pub fn limit_met() -> bool {
+    NO_PARKING.load(Ordering::Relaxed)
+}
+
 /// A number that every child `fork` makes sees bumped: what was made under
 /// another number belongs to a process this one was forked from. (netns-test
 /// keeps its test mount namespaces by it.)

@@ -40,7 +40,7 @@ const PLACES: [(&str, &str); 4] = [
 /// working directory of the process's main thread (`/proc/self`). `false`
 /// where `/proc` cannot tell. A kernel without time namespaces has no
 /// `ns/time` for either, which counts as the same.
-pub(crate) fn matches_process() -> bool {
+pub fn matches_process() -> bool {
     let main = std::process::id() as i32;
     let same_caps = match (Capabilities::of_thread(0), Capabilities::of_thread(main)) {
         (Ok(mine), Ok(main)) => mine == main,

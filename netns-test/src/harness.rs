@@ -341,7 +341,10 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
     // never moves), with the creation off the test's path where it can be.
     let ran = on_fresh_thread(|| -> Result<ExitCode, Failure> {
         let ns = match options.loopback.then(spare::take).flatten() {
-            Some(spare) => enter_spare(spare)?,
+            Some(spare) => match enter_spare(spare)? {
+                Some(ns) => ns,
+                None => create_here(options.loopback).map_err(Failure::Create)?,
+            },
             None => create_here(options.loopback).map_err(Failure::Create)?,
         };
         // The cookie of the namespace the body will run in, read right after
@@ -429,17 +432,17 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
 
 /// Moves the calling thread (the body's) into `spare`, a namespace made
 /// ahead of time for it (see [`spare`]), and checks by cookie that it is
-/// there.
-fn enter_spare(spare: NetNs) -> Result<NetNs, Failure> {
-    nix::sched::setns(&spare, nix::sched::CloneFlags::CLONE_NEWNET).map_err(|errno| {
-        Failure::Harness(format!(
-            "cannot enter the namespace made for it: setns: {errno}"
-        ))
-    })?;
+/// there. `None` if it cannot enter it (a seccomp profile that refuses
+/// `setns`, say): the thread is where it was, and spares are given up.
+fn enter_spare(spare: NetNs) -> Result<Option<NetNs>, Failure> {
+    if nix::sched::setns(&spare, nix::sched::CloneFlags::CLONE_NEWNET).is_err() {
+        spare::retire();
+        return Ok(None);
+    }
     let here = get_netns_cookie()
         .map_err(|error| Failure::Harness(format!("cannot read its cookie: {error}")))?;
     match spare.cookie() {
-        Ok(cookie) if cookie == here => Ok(spare),
+        Ok(cookie) if cookie == here => Ok(Some(spare)),
         Ok(cookie) => Err(Failure::Harness(format!(
             "the body's thread is not in the namespace made for it: cookie {here}, not {cookie}"
         ))),
