@@ -21,10 +21,10 @@
 //! and equals the new handle's. After it, the namespace is closed, and the
 //! harness checks that libtest's thread never left the host namespace.
 //! In a process that runs tests one after another, a test's namespace is
-//! made ahead of time, while the tests before it run (two are kept ready,
-//! each for one test), so that its creation is off the test's path where a
-//! core is idle: with `--test-threads=1`, a suite runs faster than one
-//! whose tests create their namespaces themselves.
+//! made ahead of time, while the tests before it run (up to two are kept
+//! ready, each for one test), so that its creation is off the test's path
+//! where a core is idle: with `--test-threads=1`, a suite runs faster than
+//! one whose tests create their namespaces themselves.
 //!
 //! # Signatures
 //!
