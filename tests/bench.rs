@@ -23,7 +23,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use netns_core::{NetNs, get_netns_cookie};
-use netns_tests::bounded::{CHILD_PATIENCE, output_within, wait_within};
+use netns_tests::bounded::{
+    CHILD_PATIENCE, PATIENCE, accept_within, connect_within, output_within, wait_within,
+};
 use netns_tests::census::{open_fds, threads};
 
 const ROUNDS: usize = 7;
@@ -635,12 +637,12 @@ fn capture() {
         timeout: None,
         capture,
     };
-    // What a typical test does: a TCP connection and a few bytes each way.
+    // What a typical test does: a TCP connection and a few bytes.
     let body = |_: &NetNs| {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
+        let mut client = connect_within(listener.local_addr().unwrap(), PATIENCE).unwrap();
+        let (mut server, _) = accept_within(&listener, PATIENCE).unwrap();
         client.write_all(b"ping").unwrap();
         let mut answer = [0; 4];
         server.read_exact(&mut answer).unwrap();
@@ -663,7 +665,7 @@ fn capture() {
         || assert_eq!(run(options(true), body), ExitCode::SUCCESS),
     );
     println!(
-        "  a test (1 namespace, TCP connect + 4 bytes each way): plain {:.3} ms, captured {:.3} ms: capture adds {:.3} ms",
+        "  a test (1 namespace, TCP connect + 4 bytes one way): plain {:.3} ms, captured {:.3} ms: capture adds {:.3} ms",
         ms(plain),
         ms(captured),
         ms(captured.saturating_sub(plain))

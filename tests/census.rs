@@ -9,5 +9,19 @@ pub fn open_fds() -> usize {
 
 /// The number of threads of this process.
 pub fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
+    threads_where(|_| true)
+}
+
+/// The number of threads of this process whose name (`comm`, at most 15
+/// bytes) satisfies `named`.
+pub fn threads_where(named: impl Fn(&str) -> bool) -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(0, |tasks| {
+        tasks
+            .filter_map(Result::ok)
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm"))
+                    .is_ok_and(|name| named(name.trim()))
+            })
+            .count()
+    })
 }

@@ -465,7 +465,9 @@ fn leaves_a_pin_7() {
 }
 
 /// A thread the body leaves running still uses the test's mount
-/// namespace: it must not be handed to a later test while it does.
+/// namespace: it must not be handed to a later test while it does. (Among
+/// parallel tests, another may take it in between: `tests/reuse.rs` checks
+/// this one test after another.)
 #[test]
 fn a_namespace_a_leftover_thread_uses_is_not_reused() {
     use netns_test::__private::{Options, run};
@@ -485,11 +487,11 @@ fn a_namespace_a_leftover_thread_uses_is_not_reused() {
         first_tx.send(mount_ns()).unwrap();
         // Left running past the body, in its mount namespace.
         std::thread::spawn(move || {
-            let _ = leftover.recv_timeout(std::time::Duration::from_secs(20));
+            let _ = leftover.recv_timeout(Duration::from_secs(20));
             let _ = std::fs::write("/run/netns/written-late", "x");
         });
     });
-    let first = first.recv_timeout(Duration::from_secs(10)).unwrap();
+    let first = first.recv_timeout(PATIENCE).unwrap();
     let (second_tx, second) = mpsc::channel();
     run(options, move |_| {
         second_tx
@@ -497,7 +499,7 @@ fn a_namespace_a_leftover_thread_uses_is_not_reused() {
             .unwrap();
     });
     release.send(()).unwrap();
-    let (second, entries) = second.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (second, entries) = second.recv_timeout(PATIENCE).unwrap();
     assert_ne!(
         first, second,
         "the namespace was reused while a thread of the first test used it"

@@ -18,7 +18,7 @@ use netns_core::{Errno, Error, NetNs, Op, enter_user_namespace, has_cap_sys_admi
 use netns_test::__private::{Options, run, run_with_network};
 use netns_test::Mode;
 use netns_tests::bounded::{CHILD_PATIENCE, output_within};
-use netns_tests::scenarios::{self, Scenario, check};
+use netns_tests::scenarios::{self, Scenario, check, privileged};
 
 const SCENARIOS: &[Scenario] = &[
     (
@@ -90,15 +90,6 @@ fn main() {
 
 /// `CAP_NET_ADMIN`, which bringing `lo` up needs.
 const CAP_NET_ADMIN: u32 = 12;
-
-/// Makes this single-threaded process able to create namespaces: as it is,
-/// with `CAP_SYS_ADMIN`, or in a user namespace of its own.
-fn privileged() -> Result<(), String> {
-    if !has_cap_sys_admin().map_err(|e| e.to_string())? {
-        enter_user_namespace().map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
 
 /// Whether this process is root of the initial user namespace (CI's first
 /// world), where it may change uids and mount over `/proc`.

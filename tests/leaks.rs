@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use netns_test::__private::{Options, run};
 use netns_tests::bounded::{PATIENCE, accept_within, connect_within};
-use netns_tests::census::{open_fds, threads};
+use netns_tests::census::{open_fds, threads, threads_where};
 use netns_tests::scenarios::{self, Scenario, check};
 
 const SCENARIOS: &[Scenario] = &[
@@ -83,16 +83,7 @@ fn own_fds() -> usize {
 /// This process's threads but netns-core's and netns-test's helpers, which
 /// start and retire as the libraries see fit.
 fn test_threads() -> usize {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return 0;
-    };
-    tasks
-        .filter_map(Result::ok)
-        .filter(|task| {
-            std::fs::read_to_string(task.path().join("comm"))
-                .is_ok_and(|name| !matches!(name.trim(), "netns-factory" | "netns-spares"))
-        })
-        .count()
+    threads_where(|name| !matches!(name, "netns-factory" | "netns-spares"))
 }
 
 /// `count()` once threads that were just joined have gone: join returns

@@ -14,9 +14,8 @@ use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use netns_core::{enter_user_namespace, has_cap_sys_admin};
 use netns_test::__private::{Options, run};
-use netns_tests::bounded::PATIENCE;
+use netns_tests::bounded::{CHILD_PATIENCE, PATIENCE, output_within};
 use netns_tests::scenarios::{self, Scenario, check};
 
 const SCENARIOS: &[Scenario] = &[
@@ -111,10 +110,10 @@ fn run_seeing(then: impl FnOnce() + Send + 'static) -> Result<Seen, String> {
 }
 
 /// Makes this single-threaded process able to create namespaces.
+/// [`scenarios::privileged`], with netns-test's start-up done (a
+/// scenario's process has no `#[netns_test]` constructor of its own).
 fn privileged() -> Result<(), String> {
-    if !has_cap_sys_admin().map_err(|e| e.to_string())? {
-        enter_user_namespace().map_err(|e| e.to_string())?;
-    }
+    scenarios::privileged()?;
     netns_test::init();
     Ok(())
 }
@@ -130,7 +129,7 @@ fn left_as_found() -> Result<(), String> {
     // it started last thing (which lets go of the namespace a moment after
     // the join), leaves nothing behind.
     let waited = run_seeing(|| {
-        Command::new("true").status().unwrap();
+        output_within(&mut Command::new("true"), CHILD_PATIENCE).unwrap();
     })?;
     let joined = run_seeing(|| std::thread::spawn(|| ()).join().unwrap())?;
     // Nor does a child process that another thread of the process started.
@@ -224,14 +223,7 @@ const LEFT: &[Leaving] = &[
     ("a mount outside /run/netns", |_| {
         Box::new(|| {
             // A tmpfs over /tmp, in this test's mount namespace only.
-            nix::mount::mount(
-                Some("left-by-a-test"),
-                "/tmp",
-                Some("tmpfs"),
-                nix::mount::MsFlags::empty(),
-                None::<&str>,
-            )
-            .unwrap();
+            tmpfs("left-by-a-test", "/tmp").unwrap();
         })
     }),
     ("a panic", |_| Box::new(|| panic!("a test that fails"))),
@@ -262,15 +254,16 @@ fn left_something() -> Result<(), String> {
         .map_err(|_| "panicked");
         let leaving = seen_rx
             .recv_timeout(PATIENCE)
-            .map_err(|e| format!("{what}: the body never reported: {e}"))?;
-        check(leaving.mnt == clean.mnt, || {
-            format!("{what}: the test did not get the namespace the one before gave back")
-        })?;
+            .map_err(|e| format!("{what}: the body never reported: {e}"));
         let next = run_seeing(|| ());
+        // Undone before any verdict, so that nothing outlives the scenario.
         if let Ok(undo) = undo.try_recv() {
             undo();
         }
-        let next = next?;
+        let (leaving, next) = (leaving?, next?);
+        check(leaving.mnt == clean.mnt, || {
+            format!("{what}: the test did not get the namespace the one before gave back")
+        })?;
         check(
             next.mnt != clean.mnt && next.entries == 0 && next.mode == 0o755,
             || format!("after a test left {what} ({ran:?}), the next saw {next:?}"),

@@ -103,6 +103,15 @@ pub fn in_child(scenario: impl FnOnce() -> Result<(), String>) -> Result<(), Str
     }
 }
 
+/// Makes this single-threaded process able to create namespaces: as it is,
+/// with `CAP_SYS_ADMIN`, or in a user namespace of its own.
+pub fn privileged() -> Result<(), String> {
+    if !netns_core::has_cap_sys_admin().map_err(|e| e.to_string())? {
+        netns_core::enter_user_namespace().map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// `Ok` if `ok`, else `Err` with the message `what` builds.
 pub fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), String> {
     if ok { Ok(()) } else { Err(what()) }

@@ -11,9 +11,10 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use netns_core::{enter_user_namespace, get_netns_cookie, has_cap_sys_admin};
+use netns_core::{enter_user_namespace, get_netns_cookie};
 use netns_test::__private::{Options, run, spares_ready};
-use netns_tests::bounded::PATIENCE;
+use netns_tests::bounded::{PATIENCE, connect_within};
+use netns_tests::census::threads_where;
 use netns_tests::scenarios::{self, Scenario, check};
 
 const SCENARIOS: &[Scenario] = &[
@@ -34,10 +35,10 @@ fn main() {
     scenarios::main(SCENARIOS)
 }
 
+/// [`scenarios::privileged`], with netns-test's start-up done (a
+/// scenario's process has no `#[netns_test]` constructor of its own).
 fn privileged() -> Result<(), String> {
-    if !has_cap_sys_admin().map_err(|e| e.to_string())? {
-        enter_user_namespace().map_err(|e| e.to_string())?;
-    }
+    scenarios::privileged()?;
     netns_test::init();
     Ok(())
 }
@@ -53,7 +54,7 @@ fn run_seeing(loopback: bool) -> Result<(u64, bool), String> {
     let (tx, rx) = mpsc::channel();
     let code = run(options, move |_| {
         let lo_up = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| std::net::TcpStream::connect(l.local_addr()?))
+            .and_then(|l| connect_within(l.local_addr()?, PATIENCE))
             .is_ok();
         tx.send((get_netns_cookie().unwrap(), lo_up)).unwrap();
     });
@@ -103,22 +104,15 @@ fn later_tests_take_one() -> Result<(), String> {
 }
 
 /// The helper threads now alive.
-fn helpers() -> Result<usize, String> {
-    Ok(std::fs::read_dir("/proc/self/task")
-        .map_err(|e| e.to_string())?
-        .filter_map(Result::ok)
-        .filter(|task| {
-            std::fs::read_to_string(task.path().join("comm"))
-                .is_ok_and(|name| name.trim() == "netns-spares")
-        })
-        .count())
+fn helpers() -> usize {
+    threads_where(|name| name == "netns-spares")
 }
 
 fn one_test() -> Result<(), String> {
     privileged()?;
     run_seeing(true)?;
     std::thread::sleep(Duration::from_millis(100));
-    let helpers = helpers()?;
+    let helpers = helpers();
     let (spares, _) = spares_ready();
     check(helpers == 0 && spares.is_empty(), || {
         format!("after one test: {helpers} helper, {spares:?} spares")
@@ -168,7 +162,7 @@ fn given_up_at_the_limit() -> Result<(), String> {
     let started = Instant::now();
     loop {
         let (spares, given_up) = spares_ready();
-        let helpers = helpers()?;
+        let helpers = helpers();
         if given_up && spares.is_empty() && helpers == 0 {
             return Ok(());
         }

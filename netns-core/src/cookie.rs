@@ -72,7 +72,7 @@ pub(crate) fn cookie_of(socket: BorrowedFd<'_>) -> Result<u64> {
 
 /// `NS_GET_ID`, `_IOR(0xb7, 13, __u64)`: since Linux 6.18, the id of the
 /// namespace behind an nsfs file; for a network namespace, its cookie.
-const NS_GET_ID: libc::c_ulong = (2 << 30) | (8 << 16) | (0xb7 << 8) | 13;
+const NS_GET_ID: libc::Ioctl = libc::_IOR::<u64>(0xb7, 13);
 
 /// The cookie of the namespace behind nsfs file `fd`, in one
 /// [`ioctl(NS_GET_ID)`](https://man7.org/linux/man-pages/man2/ioctl_nsfs.2.html),

@@ -99,9 +99,8 @@ struct Factory {
 /// it keeps the task and its answer paired. A second factory starts only
 /// when the first is busy.
 struct Table {
-    /// The fork generation and process the table belongs to.
-    generation: u64,
-    pid: u32,
+    /// The process the table belongs to.
+    owner: Process,
     /// How many tasks this process has asked for.
     tasks: AtomicUsize,
     slots: Vec<Mutex<Option<Factory>>>,
@@ -142,20 +141,33 @@ pub fn limit_met() -> bool {
     NO_PARKING.load(Ordering::Relaxed)
 }
 
-/// A number that every child `fork` makes sees bumped: what was made under
-/// another number belongs to a process this one was forked from. (netns-test
-/// keeps its test mount namespaces by it.)
-pub fn fork_generation() -> u64 {
-    std::hint::black_box(&REGISTER_FORK_HANDLER);
-    GENERATION.load(Ordering::Acquire)
+/// This process, as forks tell it apart: what was made under another
+/// belongs to a process this one was forked (or cloned) from. Its id, which
+/// a raw `clone` changes, and its fork generation, which every `fork`
+/// bumps, even one into a new pid namespace that gets the parent's id.
+/// (netns-test keeps its test mount namespaces and spares by it.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Process {
+    pid: u32,
+    generation: u64,
+}
+
+impl Process {
+    /// The calling process.
+    pub fn this() -> Process {
+        std::hint::black_box(&REGISTER_FORK_HANDLER);
+        Process {
+            pid: std::process::id(),
+            generation: GENERATION.load(Ordering::Acquire),
+        }
+    }
 }
 
 impl Table {
-    fn new(generation: u64, pid: u32) -> Table {
+    fn new(owner: Process) -> Table {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Table {
-            generation,
-            pid,
+            owner,
             tasks: AtomicUsize::new(0),
             slots: (0..cores.clamp(1, MAX_FACTORIES))
                 .map(|_| Mutex::new(None))
@@ -193,19 +205,17 @@ impl Table {
 /// This process's table of factories, made on first use (and anew in a
 /// forked child).
 fn table() -> &'static Table {
-    std::hint::black_box(&REGISTER_FORK_HANDLER);
-    let generation = GENERATION.load(Ordering::Acquire);
-    let pid = std::process::id();
+    let this = Process::this();
     loop {
         let current = TABLE.load(Ordering::Acquire);
         // SAFETY: a published table is never freed, so a non-null pointer
         // stays valid.
         if let Some(table) = unsafe { current.as_ref() } {
-            if table.generation == generation && table.pid == pid {
+            if table.owner == this {
                 return table;
             }
         }
-        let fresh = Box::into_raw(Box::new(Table::new(generation, pid)));
+        let fresh = Box::into_raw(Box::new(Table::new(this)));
         match TABLE.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
             // A table this replaces is a parent's, inherited by fork: its
             // threads are not in this process and its locks may be held for
@@ -424,7 +434,10 @@ fn wait_briefly_then_block<T>(rx: &Receiver<T>, spin: Duration) -> Result<T, Rec
 fn perform(task: Task) -> (bool, Result<Answer>) {
     match task {
         Task::Create { loopback } => match unshare(CloneFlags::CLONE_NEWNET) {
-            Ok(()) => (true, create_here(loopback)),
+            Ok(()) => (
+                true,
+                create_here(loopback).map(|(fd, id, cookie)| Answer::Created(fd, id, cookie)),
+            ),
             Err(errno) => (
                 false,
                 Err(Error::sys(Op::New, Syscall::UnshareNet, None, errno)),
@@ -449,14 +462,12 @@ fn perform(task: Task) -> (bool, Result<Answer>) {
 pub(crate) fn unshare_here(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
     unshare(CloneFlags::CLONE_NEWNET)
         .map_err(|errno| Error::sys(Op::New, Syscall::UnshareNet, None, errno))?;
-    match create_here(loopback)? {
-        Answer::Created(fd, id, cookie) => Ok((fd, id, cookie)),
-        _ => Err(lost(Op::New)),
-    }
+    create_here(loopback)
 }
 
-/// Opens the namespace this thread has just unshared into.
-fn create_here(loopback: bool) -> Result<Answer> {
+/// Opens the namespace this thread has just unshared into: its fd, id and
+/// cookie.
+fn create_here(loopback: bool) -> Result<(OwnedFd, NsId, Option<u64>)> {
     // One socket serves three ends: it opens the namespace (SIOCGSKNS, with
     // `/proc/thread-self/ns/net` as the fallback), brings `lo` up, and reads
     // the cookie while we are inside (a getsockopt, ~1% of a creation; the
@@ -478,7 +489,7 @@ fn create_here(loopback: bool) -> Result<Answer> {
         loopback::up_with(Op::New, socket.as_fd())?;
     }
     let cookie = socket.and_then(|s| cookie::cookie_of(s.as_fd()).ok());
-    Ok(Answer::Created(fd, id, cookie))
+    Ok((fd, id, cookie))
 }
 
 fn enter(op: Op, fd: &OwnedFd) -> Result<()> {

@@ -80,6 +80,6 @@ pub use errno::Errno;
 /// For netns-test only: not part of the API, and may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::factory::{fork_generation, limit_met};
+    pub use crate::factory::{Process, limit_met};
     pub use crate::thread_state::matches_process;
 }

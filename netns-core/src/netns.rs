@@ -342,14 +342,15 @@ impl NetNs {
     }
 
     /// Moves the calling thread into this namespace. Only for threads that
-    /// never leave it again (ours, spawned for exactly this).
-    fn enter_here(&self, op: Op) -> Result<()> {
+    /// never leave it again (ours, spawned for exactly this). `Ok(false)`
+    /// if it was there already and may not enter it.
+    pub(crate) fn enter_here(&self, op: Op) -> Result<bool> {
         match setns(&self.fd, CloneFlags::CLONE_NEWNET) {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             // Without privilege over this namespace's owner (e.g. the host's
             // namespace, seen from a user namespace) setns fails even if we
             // are in it already; a thread that is already there is fine.
-            Err(Errno::EPERM) if self.is_current_thread_ns() => Ok(()),
+            Err(Errno::EPERM) if self.is_current_thread_ns() => Ok(false),
             Err(errno) => Err(Error::sys(
                 op,
                 Syscall::SetnsNet,

@@ -49,9 +49,6 @@ impl fmt::Display for NsId {
     }
 }
 
-/// `ioctl(SIOCGSKNS)` (`linux/sockios.h`): the network namespace of a socket.
-const SIOCGSKNS: libc::Ioctl = 0x894C;
-
 /// Opens the network namespace `socket` is in through the socket itself
 /// ([`SIOCGSKNS`](https://man7.org/linux/man-pages/man7/netdevice.7.html),
 /// Linux 4.9+, needs `CAP_NET_ADMIN` over the namespace), without a path
@@ -61,7 +58,7 @@ const SIOCGSKNS: libc::Ioctl = 0x894C;
 pub(crate) fn of_socket(socket: BorrowedFd<'_>) -> Option<OwnedFd> {
     // SAFETY: SIOCGSKNS takes no argument; it returns a new descriptor
     // (close-on-exec) or -1.
-    let fd = unsafe { libc::ioctl(socket.as_raw_fd(), SIOCGSKNS) };
+    let fd = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGSKNS as libc::Ioctl) };
     // SAFETY: a descriptor the kernel just opened for us, owned by nobody else.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -8,14 +8,13 @@
 use std::os::fd::AsFd;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
 use nix::sched::{CloneFlags, setns};
 
-use crate::error::{Error, Op, Result, Syscall};
+use crate::error::{Error, Op, Result};
 use crate::netns::NetNs;
 use crate::nsfile::NsId;
 
@@ -95,7 +94,7 @@ struct Shared {
     call: Mutex<Option<(Call, Thread)>>,
     /// Set once a closure moved the thread out of the namespace and it
     /// could not go back: the `setns` error, if that was what failed.
-    moved: Mutex<Option<Option<crate::Errno>>>,
+    moved: OnceLock<Option<crate::Errno>>,
 }
 
 impl std::fmt::Debug for Call {
@@ -107,7 +106,8 @@ impl std::fmt::Debug for Call {
 /// How the worker makes sure each call starts in its namespace.
 #[derive(Debug, Clone, Copy)]
 enum Return {
-    /// `setns` back after every call (cheaper than asking where it is).
+    /// `setns` back after every call (one system call; asking where the
+    /// thread is would be a path lookup in `/proc`).
     Setns,
     /// The namespace cannot be entered, only stayed in (the host's, from
     /// a user namespace): check after every call that it is still there.
@@ -133,7 +133,7 @@ impl NetNs {
         let shared = Arc::new(Shared {
             state: AtomicU8::new(IDLE),
             call: Mutex::new(None),
-            moved: Mutex::new(None),
+            moved: OnceLock::new(),
         });
         let (started, answer) = std::sync::mpsc::sync_channel(1);
         let serving = Arc::clone(&shared);
@@ -158,6 +158,9 @@ impl NetNs {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(error),
             Err(waited) => {
+                // Should it enter after all, it finds it is to stop.
+                shared.state.store(STOP, Ordering::Release);
+                thread.thread().unpark();
                 let source = std::io::Error::other(format!(
                     "the worker's thread did not say it entered the namespace ({waited})"
                 ));
@@ -179,12 +182,12 @@ impl NetNs {
 /// Enters `ns` on the calling thread, as [`NetNs::run`] does, and tells
 /// how the thread can make sure it stays there.
 fn enter(ns: &NetNs) -> Result<Return> {
-    match setns(ns.as_fd(), CloneFlags::CLONE_NEWNET) {
-        Ok(()) => Ok(Return::Setns),
-        // The thread is there already but may not enter (the host's
-        // namespace, seen from a user namespace): it can only check.
-        Err(Errno::EPERM) if ns.is_current_thread_ns() => Ok(Return::Check),
-        Err(errno) => Err(Error::sys(Op::Worker, Syscall::SetnsNet, ns.path(), errno)),
+    // A thread there already that may not enter (the host's namespace, seen
+    // from a user namespace) can only check.
+    if ns.enter_here(Op::Worker)? {
+        Ok(Return::Setns)
+    } else {
+        Ok(Return::Check)
     }
 }
 
@@ -211,7 +214,7 @@ fn serve(shared: &Shared, ns: &NetNs, how: Return) {
         };
         let stop = back.is_err();
         if let Err(errno) = back {
-            *lock(&shared.moved) = Some(errno.map(crate::Errno::from_nix));
+            let _ = shared.moved.set(errno.map(crate::Errno::from_nix));
         }
         shared.state.store(DONE, Ordering::Release);
         caller.unpark();
@@ -269,7 +272,7 @@ impl Worker {
             Err(std::sync::TryLockError::WouldBlock) => return Err(f),
         };
         // A worker that can serve nothing more gives the closure back too.
-        if lock(&self.shared.moved).is_some() {
+        if self.shared.moved.get().is_some() {
             return Err(f);
         }
         Ok(self.serve_call(turn, f))
@@ -279,7 +282,7 @@ impl Worker {
     /// moved its thread out of its namespace for good (see
     /// [`Error::WorkerMoved`]).
     pub fn is_usable(&self) -> bool {
-        lock(&self.shared.moved).is_none()
+        self.shared.moved.get().is_none()
     }
 
     /// Whether the calling thread is the worker's own (a closure calling
@@ -305,7 +308,7 @@ impl Worker {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        if let Some(errno) = *lock(&self.shared.moved) {
+        if let Some(&errno) = self.shared.moved.get() {
             return Err(Error::WorkerMoved { errno });
         }
         let mut f = Some(f);

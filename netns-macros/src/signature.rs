@@ -118,8 +118,9 @@ pub(crate) fn is_test_attr(attr: &Attribute) -> bool {
         .is_some_and(|segment| segment.ident == "test")
 }
 
-/// `&NetNs`, `&'_ NetNs`, `&some::path::NetNs` (likewise `Network`): what
-/// the runtime can pass.
+/// `&NetNs`, `&'_ NetNs`, `&some::path::NetNs` (likewise `Network`), or a
+/// reference to another path type (an alias of either, checked by the
+/// runtime's `Param` trait): what the runtime can pass.
 fn param_of(ty: &Type) -> Option<Param> {
     let Type::Reference(reference) = strip_parens(ty) else {
         return None;

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -126,6 +127,9 @@ pub(crate) struct Recording {
     keep: Keep,
     file: PathBuf,
     stop: Arc<EventFd>,
+    /// Set before `stop` when the capture is not kept: the reader then
+    /// neither drains nor counts what is left.
+    discard: Arc<AtomicBool>,
     recorded: mpsc::Receiver<Recorded>,
 }
 
@@ -176,10 +180,12 @@ pub(crate) fn start(
         .map_err(|e| format!("cannot capture: eventfd failed: {e}"))?;
     let (done, recorded) = mpsc::channel();
     let stopped = Arc::clone(&stop);
+    let discard = Arc::new(AtomicBool::new(false));
+    let discarded = Arc::clone(&discard);
     std::thread::Builder::new()
         .name("netns-capture".into())
         .spawn(move || {
-            let recorded = record(&taps, &stopped);
+            let recorded = record(&taps, &stopped, &discarded);
             let _ = done.send(recorded);
             // Closing a packet socket waits for an RCU grace period (some
             // milliseconds); the test need not wait for that, only the
@@ -191,6 +197,7 @@ pub(crate) fn start(
         keep,
         file,
         stop,
+        discard,
         recorded,
     })
 }
@@ -232,11 +239,12 @@ impl Recording {
     /// request) and prints `netns_test: capture: <path>`, else deletes any
     /// file an earlier run left there.
     pub(crate) fn finish(self, failed: bool) {
-        let _ = self.stop.write(1);
         let kept = match self.keep {
             Keep::Always => true,
             Keep::OnFailure => failed,
         };
+        self.discard.store(!kept, Ordering::Release);
+        let _ = self.stop.write(1);
         if !kept {
             let _ = std::fs::remove_file(&self.file);
             return;
@@ -287,7 +295,8 @@ fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl Drop for Recording {
     fn drop(&mut self) {
         // The reader ends when told; a harness that returns early tells it
-        // here.
+        // here (and nobody reads what it would have kept).
+        self.discard.store(true, Ordering::Release);
         let _ = self.stop.write(1);
     }
 }
@@ -369,8 +378,8 @@ impl Recorded {
 const BATCH: usize = 64;
 
 /// Reads every tap until `stop` fires, then what they still hold (for at
-/// most [`LAST_READ`]).
-fn record(taps: &[Tap], stop: &EventFd) -> Recorded {
+/// most [`LAST_READ`]), unless the capture is to be `discard`ed.
+fn record(taps: &[Tap], stop: &EventFd, discard: &AtomicBool) -> Recorded {
     let mut recorded = Recorded {
         interfaces: Vec::new(),
         numbers: HashMap::new(),
@@ -386,31 +395,48 @@ fn record(taps: &[Tap], stop: &EventFd) -> Recorded {
         }
     }
     let mut buffer = vec![0; SNAPLEN];
-    loop {
+    // The taps still read: one whose socket failed is left out, or its
+    // error would wake the poll for ever.
+    let mut live: Vec<usize> = (0..taps.len()).collect();
+    'polling: loop {
         let mut fds: Vec<PollFd<'_>> = std::iter::once(stop.as_fd())
-            .chain(taps.iter().map(|tap| tap.socket.as_fd()))
+            .chain(live.iter().map(|&index| taps[index].socket.as_fd()))
             .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
             .collect();
-        match poll(&mut fds, PollTimeout::NONE) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(error) => {
-                recorded.errors.push(format!("poll failed: {error}"));
-                break;
+        loop {
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(error) => {
+                    recorded.errors.push(format!("poll failed: {error}"));
+                    break 'polling;
+                }
             }
-        }
-        let readable = |fd: &PollFd<'_>| fd.any().unwrap_or(true);
-        if readable(&fds[0]) {
-            break;
-        }
-        for (index, tap) in taps.iter().enumerate() {
-            if readable(&fds[index + 1]) {
-                recorded.read(index, tap, &mut buffer, BATCH);
+            let readable = |fd: &PollFd<'_>| fd.any().unwrap_or(true);
+            if readable(&fds[0]) {
+                break 'polling;
+            }
+            let mut failed = Vec::new();
+            for (slot, &index) in live.iter().enumerate() {
+                if readable(&fds[slot + 1])
+                    && recorded.read(index, &taps[index], &mut buffer, BATCH) == Read::Failed
+                {
+                    failed.push(index);
+                }
+            }
+            if !failed.is_empty() {
+                live.retain(|index| !failed.contains(index));
+                continue 'polling;
             }
         }
     }
+    if discard.load(Ordering::Acquire) {
+        return recorded;
+    }
     let until = Instant::now() + LAST_READ;
-    for (index, tap) in taps.iter().enumerate() {
-        while Instant::now() < until && recorded.read(index, tap, &mut buffer, BATCH) {}
+    for index in live {
+        while Instant::now() < until
+            && recorded.read(index, &taps[index], &mut buffer, BATCH) == Read::More
+        {}
     }
     for tap in taps {
         recorded.dropped += u64::from(drops(tap.socket.as_fd()));
@@ -418,10 +444,20 @@ fn record(taps: &[Tap], stop: &EventFd) -> Recorded {
     recorded
 }
 
+/// What reading a tap found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// It read its budget: there may be more.
+    More,
+    /// Nothing more to read now.
+    Empty,
+    /// Its socket failed (the error is recorded): read it no more.
+    Failed,
+}
+
 impl Recorded {
-    /// Records up to `budget` packets that `tap` holds; whether it may
-    /// hold more.
-    fn read(&mut self, index: usize, tap: &Tap, buffer: &mut [u8], budget: usize) -> bool {
+    /// Records up to `budget` packets that `tap` holds.
+    fn read(&mut self, index: usize, tap: &Tap, buffer: &mut [u8], budget: usize) -> Read {
         for _ in 0..budget {
             let mut space = nix::cmsg_space!(TimeSpec);
             let mut iov = [IoSliceMut::new(buffer)];
@@ -433,13 +469,13 @@ impl Recorded {
             let message = match message {
                 Ok(message) => message,
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return false,
+                Err(Errno::EAGAIN) => return Read::Empty,
                 // The interface went away, or similar: the socket goes on.
                 Err(Errno::ENETDOWN | Errno::ENXIO) => continue,
                 Err(error) => {
                     self.errors
                         .push(format!("reading {} failed: {error}", tap.node));
-                    return false;
+                    return Read::Failed;
                 }
             };
             let length = message.bytes;
@@ -469,7 +505,7 @@ impl Recorded {
                 length,
             );
         }
-        true
+        Read::More
     }
 
     fn packet(

@@ -25,8 +25,8 @@ pub(crate) fn create(loopback: bool) -> Result<NetNs, Error> {
     patiently(ENOSPC_PATIENCE, make)
 }
 
-/// [`NetNs::enter_new`] on the calling thread, retrying `ENOSPC` as
-/// [`create`] does.
+/// [`NetNs::enter_new`] on the calling thread, retrying `ENOSPC` with
+/// [`patiently`].
 pub(crate) fn create_here(loopback: bool) -> Result<NetNs, Error> {
     patiently(ENOSPC_PATIENCE, || NetNs::enter_new(loopback))
 }

@@ -324,10 +324,10 @@ fn run_checked<S: Built + Send + Sync + 'static, T: Termination>(
     let Some(startup) = startup() else {
         return setup_failed(options, NEVER_RAN.to_owned());
     };
-    spare::test_starts();
     if let Mode::Unavailable(error) = &startup.mode {
         return unavailable(options, policy, &startup.mode, error);
     }
+    spare::test_starts();
     let host = match &startup.host_cookie {
         Ok(cookie) => *cookie,
         Err(error) => {
@@ -462,16 +462,22 @@ enum Failure {
 /// names a test's thread after the test), and waits for it; a panic in `f`
 /// resumes here with its payload.
 fn on_fresh_thread<T: Send>(f: impl FnOnce() -> T + Send) -> std::io::Result<T> {
-    let mut thread = std::thread::Builder::new();
-    if let Some(name) = std::thread::current().name() {
-        thread = thread.name(name.to_owned());
-    }
     std::thread::scope(|scope| {
-        let thread = thread.spawn_scoped(scope, f)?;
+        let thread = named_as_this_thread().spawn_scoped(scope, f)?;
         Ok(thread
             .join()
             .unwrap_or_else(|payload| std::panic::resume_unwind(payload)))
     })
+}
+
+/// A thread builder named as the calling thread: libtest names a test's
+/// thread after the test, so the body's panics and `skip` lines name it.
+fn named_as_this_thread() -> std::thread::Builder {
+    let thread = std::thread::Builder::new();
+    match std::thread::current().name() {
+        Some(name) => thread.name(name.to_owned()),
+        None => thread,
+    }
 }
 
 /// Says, where it will be seen, that the calling test could not exercise
@@ -597,11 +603,7 @@ fn within<S: Built + Send + Sync + 'static, T: Termination>(
         .map_err(|e| format!("cannot keep a handle to the test's namespace: {e}"))?;
     let shared = Arc::clone(&given);
     let (done, outcome) = mpsc::channel();
-    let mut thread = std::thread::Builder::new();
-    if let Some(name) = std::thread::current().name() {
-        thread = thread.name(name.to_owned());
-    }
-    thread
+    named_as_this_thread()
         .spawn(move || {
             let private = run_netns::make_private();
             let ran = watched(options, snapshot, &own, &*shared, body);

@@ -20,11 +20,12 @@
 //! its namespace's cookie differs from the host's (read once, before `main`)
 //! and equals the new handle's. After it, the namespace is closed, and the
 //! harness checks that libtest's thread never left the host namespace.
-//! In a process that runs tests one after another, a test's namespace is
-//! made ahead of time, while the tests before it run (up to two are kept
-//! ready, each for one test), so that its creation is off the test's path
-//! where a core is idle: with `--test-threads=1`, a suite runs faster than
-//! one whose tests create their namespaces themselves.
+//! In a process that runs tests one after another, from its third test on,
+//! a test with `lo` up (the default) gets a namespace made ahead of time,
+//! while the tests before it ran (up to two are kept ready, each for one
+//! test), so that its creation is off the test's path where a core is
+//! idle: with `--test-threads=1`, a suite runs faster than one whose tests
+//! create their namespaces themselves.
 //!
 //! # Signatures
 //!
@@ -223,8 +224,8 @@
 //! netns_test: captured 2 packets on 1 interfaces
 //! ```
 //!
-//! The file is `<target dir>/netns-test/<test binary>/<test name, :: as
-//! ->.pcapng` (or in `NETNS_TEST_CAPTURE_DIR`, [`CAPTURE_DIR_ENV`]); a
+//! The file is `<target dir>/netns-test/<test binary>/<test name, :: and /
+//! as ->.pcapng` (or in `NETNS_TEST_CAPTURE_DIR`, [`CAPTURE_DIR_ENV`]); a
 //! passing test's capture is deleted, with any an earlier run left there.
 //! `NETNS_TEST_CAPTURE` ([`CAPTURE_ENV`]) overrides the option for a whole
 //! run without editing code: `off`, `on-failure` (what `capture` means) or

@@ -63,7 +63,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use netns_core::__private::fork_generation;
+use netns_core::__private::Process;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sched::{CloneFlags, setns, unshare};
@@ -92,7 +92,9 @@ pub(crate) fn make_private() -> Private {
     // What a later test will need to tell whether this one's namespace
     // suits it: opened before the thread leaves its namespace (a test in
     // ten or so pays for these).
-    let source = root.and_then(Source::here);
+    let source = root
+        .zip(MountNs::here())
+        .map(|(root, at)| Source { root, at });
     match try_make_private() {
         Ok(()) => Private(source.and_then(Kept::here)),
         Err(why) => {
@@ -139,18 +141,31 @@ impl Private {
 /// it.
 struct Kept {
     /// The mount namespace.
-    ns: OwnedFd,
-    /// Its `/proc/.../mountinfo`: polling it reports any mount or unmount
-    /// in the namespace since the last poll.
-    mounts: File,
+    at: MountNs,
     /// `/run/netns`, as the test found it.
     run_netns: Stamp,
     /// The namespace it was copied from.
     source: Source,
-    /// The process that made it and its fork generation: a forked child
-    /// must not share its parent's.
-    pid: u32,
-    generation: u64,
+    /// The process that made it: a forked child must not share its
+    /// parent's.
+    owner: Process,
+}
+
+/// A mount namespace, and its `mountinfo`: polling that reports any mount
+/// or unmount in the namespace since the last poll.
+struct MountNs {
+    ns: OwnedFd,
+    mounts: File,
+}
+
+impl MountNs {
+    /// The calling thread's.
+    fn here() -> Option<MountNs> {
+        Some(MountNs {
+            ns: File::open("/proc/thread-self/ns/mnt").ok()?.into(),
+            mounts: File::open("/proc/thread-self/mountinfo").ok()?,
+        })
+    }
 }
 
 /// The mount namespace a test's was copied from: only a test whose thread
@@ -161,21 +176,9 @@ struct Kept {
 struct Source {
     /// The calling thread's root when the copy was made.
     root: RootKey,
-    /// The namespace itself, to go back to.
-    ns: OwnedFd,
-    /// Its `mountinfo`, polled for mounts made since the copy.
-    mounts: File,
-}
-
-impl Source {
-    /// The calling thread's mount namespace, whose root is `root`.
-    fn here(root: RootKey) -> Option<Source> {
-        Some(Source {
-            root,
-            ns: File::open("/proc/thread-self/ns/mnt").ok()?.into(),
-            mounts: File::open("/proc/thread-self/mountinfo").ok()?,
-        })
-    }
+    /// The namespace itself, to go back to, polled for mounts made since
+    /// the copy.
+    at: MountNs,
 }
 
 /// A root directory: the mount it is on and its inode. Two threads with the
@@ -245,12 +248,10 @@ impl Kept {
     /// `source`.
     fn here(source: Source) -> Option<Kept> {
         Some(Kept {
-            ns: File::open("/proc/thread-self/ns/mnt").ok()?.into(),
-            mounts: File::open("/proc/thread-self/mountinfo").ok()?,
+            at: MountNs::here()?,
             run_netns: Stamp::of(RUN_NETNS_C)?,
             source,
-            pid: std::process::id(),
-            generation: fork_generation(),
+            owner: Process::this(),
         })
     }
 
@@ -262,9 +263,9 @@ impl Kept {
     /// namespace is never kept (entering it would take the next test out of
     /// its chroot).
     fn as_found(&self) -> bool {
-        alone_in_it(&self.ns)
+        alone_in_it(&self.at.ns)
             && no_child_alive()
-            && !mounted_since(&self.mounts)
+            && !mounted_since(&self.at.mounts)
             && Stamp::of(RUN_NETNS_C) == Some(self.run_netns)
     }
 }
@@ -340,23 +341,19 @@ static KEPT: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
 /// At most this many are kept: about as many as tests run at once.
 const MAX_KEPT: usize = 64;
 
-/// Whether `kept` was made by this process, not one it was forked from.
-fn ours(kept: &Kept) -> bool {
-    kept.pid == std::process::id() && kept.generation == fork_generation()
-}
-
 /// A kept namespace for a thread whose root is `root`, if there is one.
 fn take_kept(root: RootKey) -> Option<Kept> {
     let mut kept = KEPT.try_lock().ok()?;
     // A forked child's are its parent's, still in use there.
-    kept.retain(ours);
+    let this = Process::this();
+    kept.retain(|k| k.owner == this);
     let at = kept.iter().rposition(|k| k.source.root == root)?;
     Some(kept.swap_remove(at))
 }
 
 fn keep(kept: Kept) {
     if let Ok(mut all) = KEPT.try_lock() {
-        if ours(&kept) && all.len() < MAX_KEPT {
+        if kept.owner == Process::this() && all.len() < MAX_KEPT {
             all.push(kept);
         }
     }
@@ -367,20 +364,22 @@ fn keep(kept: Kept) {
 /// where it was; `Err` if it is stranded in neither.
 fn enter(kept: &Kept) -> Result<bool, String> {
     // A mount made where it was copied from since is missing from it.
-    if mounted_since(&kept.source.mounts) {
+    if mounted_since(&kept.source.at.mounts) {
         return Ok(false);
     }
     let Ok(cwd) = std::env::current_dir() else {
         return Ok(false);
     };
-    if unshare(CloneFlags::CLONE_FS).is_err() || setns(&kept.ns, CloneFlags::CLONE_NEWNS).is_err() {
+    if unshare(CloneFlags::CLONE_FS).is_err()
+        || setns(&kept.at.ns, CloneFlags::CLONE_NEWNS).is_err()
+    {
         return Ok(false);
     }
     if std::env::set_current_dir(&cwd).is_ok() {
         return Ok(true);
     }
     // Back where it came from, and to the working directory it had there.
-    setns(&kept.source.ns, CloneFlags::CLONE_NEWNS)
+    setns(&kept.source.at.ns, CloneFlags::CLONE_NEWNS)
         .map_err(|e| format!("setns back to the process's mount namespace: {e}"))?;
     std::env::set_current_dir(&cwd)
         .map(|()| false)

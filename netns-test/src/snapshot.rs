@@ -82,7 +82,7 @@ impl Scene {
     }
 }
 
-/// [`of_this_thread`] inside the namespace behind `fd`, on threads of its
+/// [`of_this_thread`] inside `ns`, on threads of its
 /// own (the calling thread may have moved, and may be deep in a panic),
 /// waiting at most [`READ_PATIENCE`]; any failure is a line of the
 /// snapshot, never a panic.

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use netns_core::__private::{fork_generation, limit_met, matches_process};
+use netns_core::__private::{Process, limit_met, matches_process};
 use netns_core::NetNs;
 
 /// How many are kept ready once tests take them.
@@ -58,8 +58,8 @@ static ONE_TAKEN: AtomicBool = AtomicBool::new(false);
 
 struct Spare {
     ns: NetNs,
-    pid: u32,
-    generation: u64,
+    /// The process that made it: a forked child never takes its parent's.
+    owner: Process,
 }
 
 /// A new namespace with `lo` up, made ahead of time for the calling test,
@@ -73,9 +73,9 @@ pub(crate) fn take() -> Option<NetNs> {
         return None;
     }
     let mut ready = READY.try_lock().ok()?;
-    let (pid, generation) = (std::process::id(), fork_generation());
     // A forked child's are its parent's.
-    ready.retain(|spare| spare.pid == pid && spare.generation == generation);
+    let this = Process::this();
+    ready.retain(|spare| spare.owner == this);
     let spare = ready.pop();
     drop(ready);
     if spare.is_some() {
@@ -131,7 +131,7 @@ pub(crate) fn retire() {
 
 /// The helper: keeps spares ready until they are given up.
 fn make() {
-    let (pid, generation) = (std::process::id(), fork_generation());
+    let owner = Process::this();
     let Ok(mut ready) = READY.lock() else {
         return retire();
     };
@@ -156,11 +156,7 @@ fn make() {
             Err(_) => return retire(),
         };
         match made {
-            Ok(ns) => ready.push(Spare {
-                ns,
-                pid,
-                generation,
-            }),
+            Ok(ns) => ready.push(Spare { ns, owner }),
             // The limit, or anything else: creating is the tests' to do.
             Err(_) => break,
         }

@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ ! -d /usr/share/gocode/src/github.com/vishvananda/netns ] || ! command -v go >/dev/null; then
+  timeout 10m apt-get update -qq
   DEBIAN_FRONTEND=noninteractive timeout 10m apt-get install -y -qq golang-go golang-github-vishvananda-netns-dev
 fi
 timeout 30m cargo bench -p netns-tests --no-run

@@ -41,7 +41,7 @@ pub(super) fn build(
     let mut network = Network {
         nodes,
         switches,
-        links: Vec::new(),
+        links: Arc::from([]),
         routes: Vec::new(),
         impaired: Arc::default(),
     };
@@ -139,7 +139,7 @@ pub(super) fn build(
             .wait_running(port, true, RUNNING_PATIENCE)
             .map_err(|e| switch.netlink(format!("wait for {port} to forward"), e))?;
     }
-    network.links = cables;
+    network.links = cables.into();
     for (node, key, value) in &plan.sysctls {
         network.node(node)?.sysctl(key, value)?;
     }

@@ -58,7 +58,7 @@ pub struct Network {
     /// The namespaces of the LANs' bridges, named as the LANs.
     switches: Vec<Node>,
     /// Every veth pair made.
-    links: Vec<Cable>,
+    links: Arc<[Cable]>,
     /// The routes the description asked for, put back by `link_up`.
     routes: Vec<spec::RouteSpec>,
     /// What `impair` set and `clear_impairment` has not cleared, by (node,
@@ -268,7 +268,7 @@ impl Network {
     /// netlink): it sees impairments set after this call too.
     pub(crate) fn wiring(&self) -> Wiring {
         Wiring {
-            links: self.links.clone(),
+            links: Arc::clone(&self.links),
             impaired: Arc::clone(&self.impaired),
         }
     }

@@ -97,7 +97,8 @@ impl Netem {
         self
     }
 
-    /// The impairment in `tc`'s words, e.g. `delay 200ms loss 1%`.
+    /// The impairment in words like `tc`'s, e.g. `delay 200ms loss 1%` or
+    /// `rate 800000 bit/s`.
     pub(super) fn describe(&self) -> String {
         let mut parts = Vec::new();
         if !self.delay.is_zero() {

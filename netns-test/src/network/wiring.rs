@@ -1,12 +1,14 @@
 //! How a network is wired, as the failure snapshot shows it.
 
+use std::sync::Arc;
+
 use super::{Cable, Impairments};
 
 /// A network's veth pairs and the impairments of their ends; see
 /// [`Network::wiring`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Wiring {
-    pub(super) links: Vec<Cable>,
+    pub(super) links: Arc<[Cable]>,
     pub(super) impaired: Impairments,
 }
 
