@@ -55,8 +55,9 @@ const STOP: u8 = 3;
 /// - The thread was started by whoever made the worker, so under
 ///   `cargo test` a closure's `println!` goes to that test's output.
 ///
-/// Dropping the worker ends its thread (after the call in progress, if
-/// another thread is in one). The worker keeps its own handle to the
+/// Dropping the worker ends its thread: the drop waits for the call in
+/// progress, if another thread is in one (as long as its closure runs,
+/// like every later call). The worker keeps its own handle to the
 /// namespace, so the namespace lives at least as long.
 ///
 /// ```no_run
